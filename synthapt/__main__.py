@@ -1,0 +1,3 @@
+from synthapt.cli import main
+
+main()

@@ -1,0 +1,8 @@
+"""CLI command groups. Each module defines ``register(app)`` adding its commands to the typer app.
+
+Commands stay thin: parse options, call one public library function, print a summary.
+"""
+
+from synthapt.commands import data
+
+COMMAND_MODULES = [data]

@@ -1,0 +1,41 @@
+"""Write-then-rename so that no half-written output is ever left behind."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+from synthapt.errors import SynthaptError
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; rename it onto ``path`` only if the block succeeds.
+
+    The temporary file is removed on any exception, so a failed write leaves nothing behind.
+    Raises SynthaptError if the folder does not exist or is not writable.
+    """
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise SynthaptError(f"{target}: output folder {folder} does not exist")
+    if target.is_dir():
+        raise SynthaptError(f"{target}: is a folder, expected a file path")
+    try:
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=suffix or ".part", dir=folder
+        )
+    except OSError as exc:
+        raise SynthaptError(f"{target}: cannot write in {folder} ({exc.strerror})") from None
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise

@@ -1,0 +1,42 @@
+from dataclasses import dataclass
+from typing import Literal
+
+import pytest
+
+from synthapt.config import config_hash, from_dict, to_dict
+from synthapt.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Inner:
+    sigma: float = 0.3
+    mode: Literal["a", "b"] = "a"
+
+
+@dataclass(frozen=True)
+class Outer:
+    seed: int = 1
+    inner: Inner = Inner()
+    sizes: tuple[float, ...] = (1.0, 2.0)
+
+
+def test_round_trip_and_hash_order_independent():
+    cfg = from_dict(Outer, {"seed": 3, "inner": {"sigma": 1, "mode": "b"}, "sizes": [4, 5]})
+    assert cfg == Outer(3, Inner(1.0, "b"), (4.0, 5.0))
+    assert from_dict(Outer, to_dict(cfg)) == cfg
+    assert config_hash({"a": 1, "b": 2}) == config_hash({"b": 2, "a": 1})
+    assert config_hash(cfg) != config_hash(Outer())
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"sede": 1}, "unknown key 'sede'"),
+    ({"inner": {"sigm": 1}}, "unknown key 'inner.sigm'"),
+    ({"inner": {"sigma": "x"}}, "inner.sigma: expected a number"),
+    ({"inner": {"sigma": float("nan")}}, "inner.sigma: must be finite"),
+    ({"inner": {"mode": "c"}}, "inner.mode: 'c' is not one of"),
+    ({"seed": 1.5}, "seed: expected an integer"),
+    ({"sizes": [1, "x"]}, "sizes[1]: expected a number"),
+])
+def test_bad_values_name_the_key(data, message):
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        from_dict(Outer, data)
