@@ -1,0 +1,125 @@
+"""The arrays bundle passed between emulation stages, carrying the ground-truth links.
+
+Per-ion arrays are only created when a stage needs them: the source-atom index ``atom`` is the
+link to the Specimen, so true species, phase and position are gathered from it at the end, and
+``position`` stays ``None`` (meaning "the true positions") until a stage displaces ions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from synthapt.data import NO_PHASE, Specimen
+
+
+@dataclass(frozen=True)
+class TipModel:
+    """Specimen tip: axis through ``axis_xy`` (nm) along z, apex at ``apex_z`` (nm), hemispherical
+    cap of ``apex_radius`` nm on a cone of half-angle ``shank_angle`` (radians). ``kind`` "box"
+    keeps the whole box; its surface is a cap spanning the box cross-section."""
+
+    kind: str
+    axis_xy: tuple[float, float]
+    apex_z: float
+    apex_radius: float
+    shank_angle: float
+
+    def radius_at(self, z: np.ndarray) -> np.ndarray:
+        """(n,) local radius of curvature (nm) of the tip surface when it passes height z (nm)."""
+        cap_centre = self.apex_z - self.apex_radius
+        below = np.maximum(cap_centre - z, 0.0)
+        return self.apex_radius + below * np.tan(self.shank_angle)
+
+    def radial(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(dx, dy, rho): lateral offsets and distance (nm) of (n, 3) points from the tip axis."""
+        dx = positions[:, 0] - self.axis_xy[0]
+        dy = positions[:, 1] - self.axis_xy[1]
+        return dx, dy, np.hypot(dx, dy)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "axis_xy": list(self.axis_xy), "apex_z": self.apex_z,
+                "apex_radius": self.apex_radius, "shank_angle_deg": float(np.degrees(self.shank_angle))}
+
+
+@dataclass(frozen=True, eq=False)
+class IonBundle:
+    """Ions in flight through the emulation.
+
+    specimen: the source Specimen (never modified).
+    atom: (n,) int64 source-atom index, -1 for background ions.
+    position: (n, 3) float32 reconstructed position in nm, or None (= true positions).
+    pulse: (n,) int64 pulse number, or None.
+    detector_xy: (n, 2) float32 detector hit position in mm, or None.
+    mass_to_charge: (n,) float32 m/q in Da, or None.
+    epos: dict of ePOS fields (``synthapt.data.EPOS_FIELDS``), each (n,), or None.
+    tip: the TipModel once the shape stage has run.
+    stats: ((stage name, dict of counts/values), ...) for the dataset metadata.
+    """
+
+    specimen: Specimen
+    atom: np.ndarray
+    position: np.ndarray | None = None
+    pulse: np.ndarray | None = None
+    detector_xy: np.ndarray | None = None
+    mass_to_charge: np.ndarray | None = None
+    epos: dict | None = None
+    tip: TipModel | None = None
+    stats: tuple = ()
+
+    @classmethod
+    def from_specimen(cls, specimen: Specimen) -> IonBundle:
+        return cls(specimen=specimen, atom=np.arange(specimen.n_atoms, dtype=np.int64))
+
+    @property
+    def n(self) -> int:
+        return len(self.atom)
+
+    @property
+    def is_background(self) -> np.ndarray:
+        return self.atom < 0
+
+    def true_positions(self) -> np.ndarray:
+        """(n, 3) float64 true positions (nm), NaN rows for background ions."""
+        out = self.specimen.positions[np.maximum(self.atom, 0)]
+        if (self.atom < 0).any():
+            out[self.atom < 0] = np.nan
+        return out
+
+    def true_species(self) -> np.ndarray:
+        """(n,) int16 true species codes, -1 for background ions."""
+        if self.specimen.n_atoms == 0:
+            return np.full(self.n, -1, np.int16)
+        return np.where(self.atom >= 0, self.specimen.species[np.maximum(self.atom, 0)],
+                        np.int16(-1)).astype(np.int16)
+
+    def true_phase(self) -> np.ndarray:
+        """(n,) int8 true phase, -1 (NO_PHASE) for background ions."""
+        if self.specimen.n_atoms == 0:
+            return np.full(self.n, NO_PHASE, np.int8)
+        return np.where(self.atom >= 0, self.specimen.phase[np.maximum(self.atom, 0)],
+                        np.int8(NO_PHASE)).astype(np.int8)
+
+    def reconstructed(self) -> np.ndarray:
+        """(n, 3) float32 reconstructed positions, nm."""
+        if self.position is not None:
+            return self.position
+        return self.specimen.positions[self.atom].astype(np.float32)
+
+    def take(self, index: np.ndarray) -> IonBundle:
+        """A bundle with only the ions selected by ``index`` (boolean mask or indices)."""
+        def sub(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a[index]
+
+        return replace(self, atom=self.atom[index], position=sub(self.position),
+                       pulse=sub(self.pulse), detector_xy=sub(self.detector_xy),
+                       mass_to_charge=sub(self.mass_to_charge),
+                       epos=None if self.epos is None else {k: v[index] for k, v in self.epos.items()})
+
+    def with_stats(self, stage: str, **values: Any) -> IonBundle:
+        return replace(self, stats=self.stats + ((stage, values),))
+
+    def replace(self, **changes: Any) -> IonBundle:
+        return replace(self, **changes)

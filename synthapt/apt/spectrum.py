@@ -1,0 +1,197 @@
+"""Stage 7: mass spectrum (isotopes x charge states, peak shape), background ions, range table.
+
+Each ion of element E takes charge state q with the configured fraction and isotope i with its
+natural abundance (``synthapt.apt.isotopes``, IUPAC 2013), so its nominal m/q is m_i / q (Da).
+Peak shape: Gaussian of relative sigma 1 / (2.3548 R) for a mass resolving power R = m/dm (FWHM),
+plus, for a fraction ``tail_fraction`` of the ions, an exponential thermal tail towards higher m/q
+of decay length ``tail_decay`` x m/q (late evaporation after the laser pulse; Gault et al.,
+"Atom Probe Microscopy", Springer 2012, ch. 5). Background ions are uniform in m/q.
+
+The range table is generated from the same peak model: each peak's window holds the fraction
+``range_coverage`` of its ions (Gaussian core +- z sigma, upper edge extended over the tail);
+where windows of different elements overlap, each part of the overlap goes to the element with
+the larger expected ion density there, so ranges never overlap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import ndtri
+
+from synthapt.apt.bundle import IonBundle
+from synthapt.apt.isotopes import isotopes
+from synthapt.apt.params import EmulationParams, SpectrumParams
+
+FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
+IDEAL_HALF_WIDTH = 0.3  # Da, ranges around the mean atomic mass when the spectrum stage is off
+COLOURS = {"Ni": "00CC00", "Al": "0000FF", "Co": "FF00FF", "Cr": "999999", "Fe": "FF6600",
+           "H": "FFFFFF", "Cu": "CC6600", "Si": "AAAA00", "Ti": "00AAAA", "Mo": "660099",
+           "W": "333333", "Ta": "996633", "Re": "FF9999", "Nb": "3399FF", "C": "000000"}
+
+
+@dataclass(frozen=True)
+class PeakTable:
+    """All peaks of a specimen's elements.
+
+    element: (P,) species code of each peak; charge: (P,) int; mass_number: (P,) int;
+    centre: (P,) nominal m/q in Da; probability: (P,) probability of the peak within its element.
+    """
+
+    element: np.ndarray
+    charge: np.ndarray
+    mass_number: np.ndarray
+    centre: np.ndarray
+    probability: np.ndarray
+
+    def cumulative_keys(self) -> np.ndarray:
+        """(P,) increasing keys: species code + cumulative probability within the element."""
+        keys = np.empty(len(self.centre))
+        for code in np.unique(self.element):
+            rows = np.flatnonzero(self.element == code)
+            cum = np.cumsum(self.probability[rows])
+            cum[-1] = 1.0  # guard against round-off at the block end
+            keys[rows] = code + cum
+        return keys
+
+
+def peak_table(species_names: tuple[str, ...], spectrum: SpectrumParams) -> PeakTable:
+    """Peaks (isotope x charge state) of every species; ideal single peaks when ``spectrum`` is
+    disabled (one per element at its mean atomic mass, charge 1)."""
+    rows = []
+    for code, element in enumerate(species_names):
+        iso = isotopes(element, f"specimen species {element!r}")
+        if not spectrum.enabled:
+            rows.append((code, 1, 0, iso.mean_mass, 1.0))
+            continue
+        for q, fraction in enumerate(spectrum.charge_fractions(element), start=1):
+            for number, mass, abundance in zip(iso.mass_numbers, iso.masses, iso.abundances):
+                if fraction * abundance > 0:
+                    rows.append((code, q, int(number), mass / q, fraction * abundance))
+    element, charge, number, centre, prob = (np.array(col) for col in zip(*rows))
+    return PeakTable(element.astype(np.int16), charge.astype(np.int8), number.astype(np.int16),
+                     centre.astype(np.float64), prob.astype(np.float64))
+
+
+def spectrum_stage(bundle: IonBundle, params: EmulationParams,
+                   rng: np.random.Generator) -> IonBundle:
+    """Give every ion an m/q (Da): peak by charge state and isotope, Gaussian width, thermal tail."""
+    spec = params.resolved().spectrum
+    peaks = peak_table(bundle.specimen.species_names, spec)
+    codes = bundle.true_species()
+    if not spec.enabled:
+        mq = peaks.centre.astype(np.float32)[codes]
+        return bundle.replace(mass_to_charge=mq).with_stats("spectrum", enabled=False)
+    u = rng.random(bundle.n)
+    u += codes
+    peak = np.searchsorted(peaks.cumulative_keys(), u, side="right")
+    centre = peaks.centre.astype(np.float32)[peak]
+    rel_sigma = np.float32(1.0 / (FWHM_PER_SIGMA * spec.mass_resolving_power))
+    mq = rng.standard_normal(bundle.n, dtype=np.float32)
+    mq *= rel_sigma
+    mq += np.float32(1.0)
+    if spec.tail_fraction > 0 and spec.tail_decay > 0:
+        tail = np.flatnonzero(rng.random(bundle.n, dtype=np.float32) < spec.tail_fraction)
+        mq[tail] += rng.standard_exponential(len(tail), dtype=np.float32) * np.float32(spec.tail_decay)
+    mq *= centre
+    return bundle.replace(mass_to_charge=mq).with_stats(
+        "spectrum", peaks=len(peaks.centre), mass_resolving_power=spec.mass_resolving_power,
+        tail_fraction=spec.tail_fraction, tail_decay=spec.tail_decay)
+
+
+def peak_windows(peaks: PeakTable, spectrum: SpectrumParams) -> tuple[np.ndarray, np.ndarray]:
+    """(P,) lower and upper m/q bounds (Da) holding ``range_coverage`` of each peak's ions."""
+    if not spectrum.enabled:
+        return peaks.centre - IDEAL_HALF_WIDTH, peaks.centre + IDEAL_HALF_WIDTH
+    eps = (1.0 - spectrum.range_coverage) / 2.0
+    z = float(ndtri(1.0 - eps))
+    rel_sigma = 1.0 / (FWHM_PER_SIGMA * spectrum.mass_resolving_power)
+    tail = 0.0
+    if spectrum.tail_fraction > 0 and spectrum.tail_decay > 0:
+        tail = spectrum.tail_decay * max(np.log(spectrum.tail_fraction / eps), 0.0)
+    lo = peaks.centre * (1.0 - z * rel_sigma)
+    hi = peaks.centre * (1.0 + z * rel_sigma + tail)
+    return lo, hi
+
+
+def range_intervals(species_names: tuple[str, ...], element_fraction: np.ndarray,
+                    spectrum: SpectrumParams) -> list[tuple[float, float, int]]:
+    """Non-overlapping (lo, hi, species code) m/q intervals covering all peaks, sorted by code
+    then m/q. ``element_fraction``: (S,) expected fraction of ions of each species;
+    ``spectrum`` must be resolved (``EmulationParams.resolved().spectrum``)."""
+    peaks = peak_table(species_names, spectrum)
+    lo, hi = peak_windows(peaks, spectrum)
+    weight = np.maximum(element_fraction[peaks.element], 1e-6) * peaks.probability
+    density = weight / (hi - lo)
+    edges = np.unique(np.concatenate([lo, hi]))
+    pieces: list[list] = []
+    for a, b in zip(edges[:-1], edges[1:]):
+        mid = 0.5 * (a + b)
+        covering = np.flatnonzero((lo <= mid) & (hi >= mid))
+        if len(covering) == 0:
+            continue
+        per_code = np.bincount(peaks.element[covering], weights=density[covering],
+                               minlength=len(species_names))
+        code = int(np.argmax(per_code))
+        if pieces and pieces[-1][2] == code and pieces[-1][1] == a:
+            pieces[-1][1] = b
+        else:
+            pieces.append([a, b, code])
+    pieces.sort(key=lambda piece: (piece[2], piece[0]))
+    return [(float(a), float(b), int(c)) for a, b, c in pieces]
+
+
+def build_range_table(species_names: tuple[str, ...], element_fraction: np.ndarray,
+                      spectrum: SpectrumParams):
+    """The ``synthapt.io.ranges.RangeTable`` (one elemental ion per species) for the peak model."""
+    from synthapt.io.ranges import Range, RangeTable
+
+    ranges = tuple(
+        Range(lo, hi, species_names[code], {species_names[code]: 1},
+              color=COLOURS.get(species_names[code], "FF0000"))
+        for lo, hi, code in range_intervals(species_names, element_fraction, spectrum))
+    table = RangeTable(ranges)
+    table.validate()
+    return table
+
+
+def background_stage(bundle: IonBundle, params: EmulationParams,
+                     rng: np.random.Generator) -> IonBundle:
+    """Add background ions (``background.fraction`` of the output), uniform in m/q, at uniformly
+    random pulses; each takes the position (+ 0.5 nm Gaussian jitter) and detector hit of a random
+    detected ion evaporated near that pulse, so they fill the analysed volume."""
+    bg = params.background
+    if not bg.enabled or bg.fraction == 0.0 or bundle.n == 0:
+        return bundle.with_stats("background", enabled=bg.enabled, added=0)
+    n_bg = int(round(bundle.n * bg.fraction / (1.0 - bg.fraction)))
+    pulse = bundle.pulse if bundle.pulse is not None else np.arange(bundle.n, dtype=np.int64)
+    bg_pulse = np.sort(rng.integers(pulse[0], pulse[-1] + 1, size=n_bg))
+    near = np.searchsorted(pulse, bg_pulse) + rng.integers(-500, 501, size=n_bg)
+    donor = np.clip(near, 0, bundle.n - 1)
+    position = bundle.reconstructed()[donor] + rng.normal(0.0, 0.5, (n_bg, 3)).astype(np.float32)
+    mq = rng.uniform(bg.mq_min, bg.mq_max, size=n_bg).astype(np.float32)
+    extra = {
+        "atom": np.full(n_bg, -1, dtype=np.int64),
+        "position": position.astype(np.float32),
+        "pulse": bg_pulse,
+        "detector_xy": None if bundle.detector_xy is None else bundle.detector_xy[donor],
+        "mass_to_charge": mq,
+    }
+    # insert after the detected ions of the same pulse, keeping pulse order
+    slot = np.searchsorted(pulse, bg_pulse, side="right") + np.arange(n_bg)
+    is_bg = np.zeros(bundle.n + n_bg, dtype=bool)
+    is_bg[slot] = True
+    base = {"atom": bundle.atom, "position": bundle.reconstructed(), "pulse": pulse,
+            "detector_xy": bundle.detector_xy, "mass_to_charge": bundle.mass_to_charge}
+    merged = {}
+    for key, own in base.items():
+        if own is None or extra[key] is None:
+            merged[key] = None
+            continue
+        out = np.empty((bundle.n + n_bg,) + own.shape[1:], dtype=own.dtype)
+        out[~is_bg] = own
+        out[is_bg] = extra[key]
+        merged[key] = out
+    return bundle.replace(**merged).with_stats("background", fraction=bg.fraction, added=n_bg,
+                                               mq_min=bg.mq_min, mq_max=bg.mq_max)

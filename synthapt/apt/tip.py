@@ -1,0 +1,89 @@
+"""Stages 1-2: specimen shape (needle crop) and field-evaporation order with pulses.
+
+The needle is the usual APT specimen model: a hemispherical cap of radius R0 on a truncated cone
+of shank half-angle alpha (B. Gault et al., "Atom Probe Microscopy", Springer 2012, ch. 3 and 7;
+the same shape the Bas et al. reconstruction protocol assumes, Appl. Surf. Sci. 87/88 (1995) 298).
+Atoms leave from the apex downwards: the surface is a sphere cap of the local radius R(z) whose
+apex descends; an atom at height z and distance rho from the axis is reached when the apex stands
+at s = z + R - sqrt(R^2 - rho^2), so atoms are evaporated in order of decreasing s.
+Pulses: evaporation is a Poisson process of rate mu = detection_rate / efficiency ions per pulse,
+so each ion's pulse is floor of a running sum of exponential gaps of mean 1/mu.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from synthapt.apt.bundle import IonBundle, TipModel
+from synthapt.apt.params import EmulationParams
+from synthapt.errors import ConfigError
+
+
+def tip_model(bundle: IonBundle, params: EmulationParams) -> TipModel:
+    """The TipModel of the specimen for the shape parameters (box mode if shape is off)."""
+    spec = bundle.specimen
+    box = spec.box
+    axis = (float(box[0] / 2), float(box[1] / 2))
+    top = float(spec.positions[:, 2].max()) if spec.n_atoms else float(box[2])
+    shape = params.shape
+    if not shape.enabled or shape.kind == "box":
+        radius = float(np.hypot(box[0], box[1]) / 2)
+        return TipModel("box", axis, top, radius, 0.0)
+    radius = shape.apex_radius if shape.apex_radius is not None else float(min(box[0], box[1]) / 2)
+    return TipModel("needle", axis, top, radius, float(np.radians(shape.shank_angle)))
+
+
+def shape_stage(bundle: IonBundle, params: EmulationParams, rng: np.random.Generator) -> IonBundle:
+    """Keep the atoms inside the needle (cap + cone along z); ``box`` keeps every atom.
+
+    Raises ConfigError if the apex does not fit in the specimen's cross-section or height.
+    """
+    tip = tip_model(bundle, params)
+    if tip.kind == "box":
+        return bundle.replace(tip=tip).with_stats("shape", kind="box", kept=bundle.n)
+    box = bundle.specimen.box
+    if 2 * tip.apex_radius > min(box[0], box[1]) * (1 + 1e-9) or tip.apex_radius > box[2]:
+        raise ConfigError(
+            f"shape.apex_radius: a {tip.apex_radius:g} nm tip does not fit the specimen "
+            f"({box[0]:g} x {box[1]:g} x {box[2]:g} nm box); use a smaller radius or kind = \"box\"")
+    pos = bundle.specimen.positions[bundle.atom]
+    _, _, rho = tip.radial(pos)
+    z = pos[:, 2]
+    cap_centre = tip.apex_z - tip.apex_radius
+    in_cap = (z > cap_centre) & (rho * rho + (z - cap_centre) ** 2 <= tip.apex_radius ** 2)
+    in_cone = (z <= cap_centre) & (rho <= tip.radius_at(z))
+    keep = in_cap | in_cone
+    base_radius = float(tip.radius_at(np.array([0.0]))[0])
+    clipped = base_radius > min(box[0], box[1]) / 2
+    return bundle.take(keep).replace(tip=tip).with_stats(
+        "shape", kind="needle", kept=int(keep.sum()), removed=int(bundle.n - keep.sum()),
+        base_radius_nm=base_radius, shank_clipped_by_box=bool(clipped))
+
+
+def evaporation_key(positions: np.ndarray, tip: TipModel) -> np.ndarray:
+    """(n,) apex height s (nm) at which the descending tip surface reaches each atom."""
+    _, _, rho = tip.radial(positions)
+    radius = tip.radius_at(positions[:, 2])
+    rho = np.minimum(rho, radius)
+    return positions[:, 2] + radius - np.sqrt(radius * radius - rho * rho)
+
+
+def evaporation_stage(bundle: IonBundle, params: EmulationParams,
+                      rng: np.random.Generator) -> IonBundle:
+    """Sort the ions into evaporation order and give each a pulse number (Poisson multiplicity).
+
+    Switched off: ions keep the specimen order, one ion per pulse.
+    """
+    if not params.evaporation.enabled:
+        return bundle.replace(pulse=np.arange(bundle.n, dtype=np.int64)).with_stats(
+            "evaporation", enabled=False)
+    tip = bundle.tip or tip_model(bundle, params)
+    key = evaporation_key(bundle.specimen.positions[bundle.atom], tip)
+    order = np.argsort(-key, kind="stable")
+    efficiency = params.efficiency.value if params.efficiency.enabled else 1.0
+    rate = params.evaporation.detection_rate / efficiency  # evaporated ions per pulse
+    gaps = rng.exponential(1.0 / rate, size=bundle.n)
+    pulse = np.floor(np.cumsum(gaps)).astype(np.int64)
+    out = bundle.take(order).replace(pulse=pulse)
+    return out.with_stats("evaporation", evaporated_per_pulse=rate,
+                          pulses=int(pulse[-1] + 1) if len(pulse) else 0)
