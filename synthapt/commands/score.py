@@ -1,0 +1,93 @@
+"""``synthapt score`` (segmentations vs ground truth) and ``synthapt report`` (HTML report)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from synthapt.commands.common import QUIET_HELP, console
+
+
+def score_table(case: dict[str, Any]) -> Table:
+    """A rich table: one row per metric, one column per method."""
+    from synthapt.metrics import metric_info
+
+    scores = case["scores"]
+    table = Table(title=f"scores: {case.get('name', '')}")
+    table.add_column("metric")
+    table.add_column("unit")
+    table.add_column("better")
+    for method in scores:
+        table.add_column(method, justify="right")
+    names: list[str] = []
+    for values in scores.values():
+        names += [k for k in values if k not in names]
+    for name in names:
+        info = metric_info(name)
+        if info is None and not name.startswith("n_"):
+            continue
+        cells = [_fmt(values.get(name)) for values in scores.values()]
+        table.add_row(name, info.unit if info else "", info.better if info else "", *cells)
+    return table
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, (int,)) and not isinstance(value, bool):
+        return str(value)
+    try:
+        return f"{float(value):.4g}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("score")
+    def score_command(
+        segmentations: list[Path] = typer.Argument(
+            None, help="Segmentation files (.h5 from 'synthapt segment'); the dataset.h5 beside "
+                       "the first is the ground truth unless --truth is given."),
+        truth: Optional[Path] = typer.Option(None, "--truth", help="Dataset .h5 with per-ion ground truth."),
+        labels: Optional[str] = typer.Option(
+            None, "--labels", help="Your own per-ion labels (0 matrix, 1 precipitate) in the "
+                                   "dataset's ion order: .npy, .csv (one column) or file.h5:/path."),
+        mesh: Optional[Path] = typer.Option(None, "--mesh", help="Your interface mesh (.ply, .obj, .stl; nm)."),
+        method: str = typer.Option("user", "--method", help="Name of your method in the output."),
+        json_out: Optional[Path] = typer.Option(None, "--json", help="Write all scores (case-result JSON)."),
+        fail_under: list[str] = typer.Option(
+            [], "--fail-under", help="METRIC=VALUE: exit 1 if any method scores worse (repeatable)."),
+        quiet: bool = typer.Option(False, "--quiet", help=QUIET_HELP),
+    ) -> None:
+        """Score segmentations against the ground truth of a synthetic dataset."""
+        from synthapt.scoring import failed_thresholds, parse_thresholds, score_files, write_case_json
+
+        thresholds = parse_thresholds(fail_under)
+        case = score_files(segmentations or [], truth, labels, mesh, method)
+        if json_out is not None:
+            write_case_json(json_out, case)
+        if not quiet:
+            Console().print(score_table(case))
+        failures = failed_thresholds(case["scores"], thresholds)
+        for line in failures:
+            console().print(f"[red]below threshold[/red] {line}")
+        if failures:
+            raise typer.Exit(1)
+
+    @app.command("report")
+    def report_command(
+        results: Path = typer.Argument(..., help="A case-result JSON, a folder of them, or a campaign output folder."),
+        out: Path = typer.Option(..., "-o", "--out", help="Report folder to write (index.html + PNG figures)."),
+        title: str = typer.Option("synthapt validation report", "--title"),
+        quiet: bool = typer.Option(False, "--quiet", help=QUIET_HELP),
+    ) -> None:
+        """Write an offline HTML report (figures, metric tables, provenance)."""
+        from synthapt.report import load_results, write_report
+
+        cases = load_results(results)
+        index = write_report(cases, out, title=title, quiet=quiet)
+        console(quiet).print(f"report: {index} ({len(cases)} case(s))")

@@ -1,0 +1,323 @@
+"""HTML validation reports: metric tables, proxigram overlays, label maps, edge slices, provenance.
+
+``load_results(path)`` reads case results (``synthapt score --json`` output, a campaign's
+per-case ``result.json``, a folder of either, or segmentation files to score), and
+``write_report(cases, out_dir)`` writes ``out_dir/index.html`` plus PNG figures, atomically
+(built in a temporary folder, then renamed). The page needs no network: CSS is inline, images
+are local files. ``write_campaign_report(path, results)`` writes one self-contained HTML file
+(images embedded) for a campaign folder.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from synthapt.data import Profile
+from synthapt.errors import FormatError, SynthaptError
+
+TARGETS: dict[str, float] = {
+    "accuracy": 0.98, "dice": 0.97, "interface_distance_mean": 0.3, "profile_rmse": 1.5,
+    "plateau_error": 0.5,
+}
+"""Accuracy targets of the validation suite (direction from ``synthapt.metrics.METRICS``)."""
+SUMMARY_METRICS = ("accuracy", "dice", "iou", "interface_distance_mean", "interface_distance_p95",
+                   "profile_rmse", "plateau_error", "interface_width_error", "interface_shift")
+
+
+@dataclass(frozen=True, eq=False)
+class CaseResult:
+    """One case's results: ``data`` is the JSON-able case-result dict (docs/scoring.md);
+    ``folder`` holds its files (dataset.h5, seg_<method>.h5), or None."""
+
+    data: dict[str, Any]
+    folder: Path | None = None
+    source: str = ""
+
+    @property
+    def name(self) -> str:
+        return str(self.data.get("name", "case"))
+
+    @property
+    def scores(self) -> dict[str, dict[str, Any]]:
+        return self.data.get("scores", {})
+
+    def profiles(self) -> dict[str, Profile]:
+        from synthapt.scoring import profile_from_dict
+
+        return {name: profile_from_dict(p, f"{self.source}: profiles.{name}")
+                for name, p in (self.data.get("profiles") or {}).items()}
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def load_results(path: str | Path) -> list[CaseResult]:
+    """Case results from a JSON file, a segmentation .h5 (scored here), or a folder searched
+    (three levels deep) for result JSONs, else for dataset.h5 + seg_*.h5 to score."""
+    path = Path(path)
+    if path.is_file():
+        return [_load_file(path)]
+    if not path.is_dir():
+        raise SynthaptError(f"{path}: no such results file or folder")
+    found = []
+    for depth in ("*.json", "*/*.json", "*/*/*.json"):
+        for candidate in sorted(path.glob(depth)):
+            data = _read_json(candidate)
+            if isinstance(data, dict) and isinstance(data.get("scores"), dict):
+                found.append(CaseResult(data, candidate.parent, str(candidate)))
+    if not found:
+        for depth in ("dataset.h5", "*/dataset.h5", "*/*/dataset.h5"):
+            for dataset in sorted(path.glob(depth)):
+                segs = sorted(dataset.parent.glob("seg_*.h5"))
+                if segs:
+                    found.append(_score_folder(dataset, segs))
+    if not found:
+        raise SynthaptError(f"{path}: no case results (JSON with 'scores') or segmentation files")
+    return sorted(found, key=lambda c: (c.name, c.source))
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise FormatError(f"{path}: not readable JSON ({exc})") from None
+
+
+def _load_file(path: Path) -> CaseResult:
+    if path.suffix.lower() == ".json":
+        data = _read_json(path)
+        if not isinstance(data, dict) or not isinstance(data.get("scores"), dict):
+            raise FormatError(f"{path}: not a case result (no 'scores' table)")
+        return CaseResult(data, path.parent, str(path))
+    if path.suffix.lower() in (".h5", ".hdf5"):
+        return _score_folder(None, [path])
+    raise SynthaptError(f"{path}: expected a result .json or a segmentation .h5")
+
+
+def _score_folder(dataset: Path | None, segs: list[Path]) -> CaseResult:
+    from synthapt.scoring import score_files
+
+    data = score_files(segs, dataset, name=segs[0].parent.name)
+    return CaseResult(data, segs[0].parent, str(segs[0]))
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def write_report(cases: list[CaseResult], out_dir: str | Path, title: str = "synthapt report",
+                 quiet: bool = True) -> Path:
+    """Write ``out_dir/index.html`` and its PNG figures; returns the index path.
+
+    The folder is built next to ``out_dir`` and renamed into place only when complete (an
+    existing report folder is replaced)."""
+    out_dir = Path(out_dir)
+    if not cases:
+        raise SynthaptError(f"{out_dir}: no case results to report")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    with _atomic_folder(out_dir) as tmp:
+        body = _render(cases, tmp, title, quiet)
+        (tmp / "index.html").write_text(body, encoding="utf-8")
+    return out_dir / "index.html"
+
+
+def write_campaign_report(path: str | Path, results: list[dict], title: str = "synthapt campaign",
+                          quiet: bool = True) -> Path:
+    """One self-contained HTML file (images embedded) for a campaign's per-case results; case
+    files are looked up in ``path.parent/<hash>/``."""
+    from synthapt.io.atomic import atomic_output
+
+    path = Path(path)
+    cases = []
+    for data in results:
+        folder = path.parent / str(data.get("hash", ""))
+        cases.append(CaseResult(data, folder if folder.is_dir() and data.get("hash") else None,
+                                str(folder)))
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".report-") as tmp:
+        page = _render(sorted(cases, key=lambda c: c.name), Path(tmp), title, quiet)
+        for png in sorted(Path(tmp).glob("*.png")):
+            uri = "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode()
+            page = page.replace(f'src="{png.name}"', f'src="{uri}"')
+        with atomic_output(path) as out:
+            out.write_text(page, encoding="utf-8")
+    return path
+
+
+@contextlib.contextmanager
+def _atomic_folder(target: Path):
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    tmp.chmod(0o755)
+    try:
+        yield tmp
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+            target.rename(old / "x")
+            tmp.rename(target)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _render(cases: list[CaseResult], folder: Path, title: str, quiet: bool) -> str:
+    from synthapt.commands.common import progress_bar
+    from synthapt.report_html import page, summary_table
+
+    sections = []
+    with progress_bar(quiet) as progress:
+        task = progress.add_task("report", total=len(cases))
+        for index, case in enumerate(cases):
+            sections.append(_case_section(case, folder, f"case{index:03d}"))
+            progress.advance(task)
+    return page(title, summary_table(cases), sections)
+
+
+def _case_section(case: CaseResult, folder: Path, prefix: str) -> str:
+    """HTML of one case: metric table, figures (where the data allow), config, provenance."""
+    from synthapt import report_figures as rf
+    from synthapt.report_html import case_html
+
+    figures: list[tuple[str, str]] = []
+    notes: list[str] = []
+    profiles = case.profiles()
+    artifacts = _load_artifacts(case, notes)
+    if not profiles and artifacts:
+        profiles = _profiles_from_artifacts(artifacts, notes)
+    if profiles:
+        elements = _profile_elements(profiles)
+        name = f"{prefix}_proxigram.png"
+        rf.proxigram_overlay(profiles, elements, folder / name, title=case.name)
+        figures.append((name, "Composition profiles vs distance to the interface: ground truth "
+                              "(black) and each method's proxigram; bars: 1-sigma counting error."))
+    else:
+        notes.append("no profiles in the result and no dataset/segmentation files to compute them")
+    if case.scores:
+        name = f"{prefix}_metrics.png"
+        wanted = [(m, TARGETS.get(m)) for m in ("accuracy", "dice", "interface_distance_mean",
+                                                 "profile_rmse", "plateau_error")
+                  if any(m in s for s in case.scores.values())]
+        if wanted:
+            rf.metric_bars(case.scores, wanted, folder / name, title=case.name)
+            figures.append((name, "Key metrics per method; dashed: target of the validation "
+                                  "suite (interface shift shown as |value|)."))
+    if artifacts:
+        figures += _artifact_figures(artifacts, folder, prefix, case.name, notes)
+    return case_html(case, figures, notes, prefix)
+
+
+def _profile_elements(profiles: dict[str, Profile]) -> list[str]:
+    truth = profiles.get("truth") or next(iter(profiles.values()))
+    return [n for n in truth.species_names
+            if any(n in p.species_names for k, p in profiles.items() if k != "truth")] or \
+        list(truth.species_names)
+
+
+def _load_artifacts(case: CaseResult, notes: list[str]) -> dict[str, Any] | None:
+    """Dataset and segmentation results of a case, read from its files where present."""
+    inputs = case.data.get("inputs") or {}
+    folder = case.folder
+    dataset_path = Path(inputs["dataset"]) if "dataset" in inputs else (
+        folder / "dataset.h5" if folder else None)
+    if dataset_path is None or not dataset_path.is_file():
+        return None
+    try:
+        from synthapt.io.hdf5 import read_dataset
+        from synthapt.segment import read_segmentation
+    except ImportError as exc:
+        notes.append(f"figures from files skipped ({exc})")
+        return None
+    dataset = read_dataset(dataset_path)
+    segs = {}
+    for method in case.scores:
+        seg_path = Path(inputs[method]) if method in inputs else (
+            folder / f"seg_{method}.h5" if folder else None)
+        if seg_path is not None and seg_path.is_file():
+            segs[method] = read_segmentation(seg_path)
+    return {"dataset": dataset, "segmentations": segs}
+
+
+def _profiles_from_artifacts(artifacts: dict[str, Any], notes: list[str]) -> dict[str, Profile]:
+    from synthapt.metrics import ScoreParams, truth_profile_of_dataset
+    from synthapt.scoring import recovered_profile
+
+    dataset = artifacts["dataset"]
+    if dataset.truth is None or dataset.truth.geometry is None:
+        return {}
+    params = ScoreParams()
+    profiles = {"truth": truth_profile_of_dataset(dataset, params.bin_width)}
+    for method, result in artifacts["segmentations"].items():
+        try:
+            profile = recovered_profile(result, dataset, params)
+        except SynthaptError as exc:
+            notes.append(f"{method}: no proxigram ({exc})")
+            continue
+        if profile is not None:
+            profiles[method] = profile
+    return profiles
+
+
+def _artifact_figures(artifacts: dict[str, Any], folder: Path, prefix: str, title: str,
+                      notes: list[str]) -> list[tuple[str, str]]:
+    from synthapt import report_figures as rf
+
+    dataset, segs = artifacts["dataset"], artifacts["segmentations"]
+    figures = []
+    if dataset.truth is not None and segs:
+        name = f"{prefix}_labels.png"
+        labels = {m: np.asarray(r.labels) for m, r in segs.items()}
+        rf.label_maps(dataset.positions, dataset.truth.phase, labels, folder / name, title=title)
+        figures.append((name, "Ions of a 2 nm slab through the middle (normal y): true phase, "
+                              "each method's labels (orange precipitate, blue matrix), "
+                              "misclassified ions in red."))
+    edge_fig = _edge_figure(dataset, segs, folder / f"{prefix}_edges.png", title, notes)
+    if edge_fig is not None:
+        figures.append((edge_fig.name, "Concentration slice (central 1 nm slab, normal z) with "
+                                       "the detected edge probability overlaid (>= 0.2 shown)."))
+    return figures
+
+
+def _edge_figure(dataset, segs: dict[str, Any], path: Path, title: str, notes: list[str]):
+    """Slice of each method's edge field over a concentration slice; None if unavailable."""
+    from synthapt import report_figures as rf
+    from synthapt.report_html import edge_field_slice
+
+    if dataset.species is None or not dataset.species_names:
+        return None
+    element = _partitioning_ion(dataset)
+    code = dataset.species_names.index(element)
+    conc, extent = rf.concentration_slice(dataset.positions, dataset.species == code,
+                                          dataset.species >= 0, axis=2, thickness=1.0, pixel=0.5)
+    edges = {}
+    for method, result in segs.items():
+        found = edge_field_slice(result, axis=2)
+        if found is not None:
+            edges[method] = found
+    if not edges:
+        notes.append("no edge fields stored with the segmentations (edge slice skipped)")
+    return rf.edge_slice(conc, extent, edges, element, path, title=title)
+
+
+def _partitioning_ion(dataset) -> str:
+    """The ranged species with the largest concentration contrast (true precipitate vs matrix)."""
+    names = dataset.species_names
+    if dataset.truth is None or len(names) == 1:
+        return names[-1]
+    contrast = []
+    for code in range(len(names)):
+        is_it = dataset.species == code
+        inside = dataset.truth.phase == 1
+        outside = dataset.truth.phase == 0
+        a = is_it[inside].mean() if inside.any() else 0.0
+        b = is_it[outside].mean() if outside.any() else 0.0
+        contrast.append(abs(a - b))
+    return names[int(np.argmax(contrast))]

@@ -1,0 +1,144 @@
+"""Matplotlib (Agg) figures of the HTML report; each function writes one PNG and returns its path.
+
+Figures: proxigram overlays (truth vs each method, 1-sigma counting error bars), a metric
+comparison across methods, label maps of a slab through the data (true phase, recovered labels,
+misclassified ions), and a concentration slice with the detected edge field overlaid.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from synthapt.data import Profile  # noqa: E402
+
+PNG_META = {"Software": None}  # nothing time- or version-dependent in the files
+TRUTH_STYLE = {"color": "black", "lw": 2.0}
+DPI = 90
+
+
+def _save(fig, path: Path) -> Path:
+    fig.savefig(path, dpi=DPI, metadata=PNG_META)
+    plt.close(fig)
+    return path
+
+
+def proxigram_overlay(profiles: dict[str, Profile], elements: list[str], path: Path,
+                      window: float = 6.0, title: str = "") -> Path:
+    """One panel per element: at.% vs signed distance (nm) for the truth and every method."""
+    fig, axes = plt.subplots(1, len(elements), figsize=(4.6 * len(elements), 3.6), squeeze=False)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, element in zip(axes[0], elements):
+        for k, (name, prof) in enumerate(profiles.items()):
+            if element not in prof.species_names:
+                continue
+            col = prof.column(element)
+            ok = (prof.totals > 0) & (np.abs(prof.centers) <= window)
+            style = TRUTH_STYLE if name == "truth" else {"color": colors[k % len(colors)], "lw": 1.2}
+            ax.errorbar(prof.centers[ok], prof.concentration[ok, col], yerr=prof.error[ok, col],
+                        label=name, capsize=1.5, elinewidth=0.7, **style)
+        ax.axvline(0.0, color="grey", lw=0.8, ls=":")
+        ax.set_xlabel("distance to interface (nm, + inside precipitate)")
+        ax.set_ylabel(f"{element} (at.%)")
+        ax.set_xlim(-window, window)
+        ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def metric_bars(scores: dict[str, dict[str, Any]], metrics: list[tuple[str, float | None]],
+                path: Path, title: str = "") -> Path:
+    """Bar chart per metric (one bar per method), with the target value as a dashed line."""
+    methods = list(scores)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(2.6 * len(metrics), 3.2), squeeze=False)
+    for ax, (name, target) in zip(axes[0], metrics):
+        values = [np.nan if scores[m].get(name) is None else abs(float(scores[m][name]))
+                  for m in methods]
+        ax.bar(range(len(methods)), np.nan_to_num(values), color="tab:blue")
+        if target is not None:
+            ax.axhline(target, color="tab:red", ls="--", lw=1)
+        ax.set_xticks(range(len(methods)), methods, rotation=45, ha="right", fontsize=7)
+        ax.set_title(name, fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def slab_mask(positions: np.ndarray, axis: int = 1, thickness: float = 2.0) -> np.ndarray:
+    """(M,) bool: ions within +-thickness/2 nm of the middle plane normal to ``axis``."""
+    coord = positions[:, axis]
+    mid = 0.5 * (float(coord.min()) + float(coord.max()))
+    return np.abs(coord - mid) <= thickness / 2
+
+
+def label_maps(positions: np.ndarray, truth_phase: np.ndarray, labels: dict[str, np.ndarray],
+               path: Path, axis: int = 1, thickness: float = 2.0, max_points: int = 40_000,
+               title: str = "") -> Path:
+    """Ions of a central slab (normal ``axis``, nm) coloured by true phase, by each method's
+    labels, with misclassified ions in red. At most ``max_points`` ions drawn (fixed subsample)."""
+    keep = np.flatnonzero(slab_mask(positions, axis, thickness) & (truth_phase >= 0))
+    if len(keep) > max_points:
+        keep = np.sort(np.random.default_rng(0).choice(keep, max_points, replace=False))
+    u, v = [k for k in range(3) if k != axis]
+    x, y = positions[keep, u], positions[keep, v]
+    panels = [("truth", truth_phase[keep], None)] + [
+        (name, lab[keep], lab[keep] != truth_phase[keep]) for name, lab in labels.items()]
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 3.6), squeeze=False)
+    for ax, (name, lab, wrong) in zip(axes[0], panels):
+        ax.scatter(x, y, c=np.where(lab == 1, "tab:orange", "tab:blue"), s=0.5, linewidths=0)
+        if wrong is not None and wrong.any():
+            ax.scatter(x[wrong], y[wrong], c="red", s=1.5, linewidths=0)
+        share = 0.0 if wrong is None else float(wrong.mean())
+        ax.set_title(name if wrong is None else f"{name} ({100 * share:.2f} % wrong)", fontsize=8)
+        ax.set_aspect("equal")
+        ax.set_xlabel("xyz"[u] + " (nm)")
+        ax.set_ylabel("xyz"[v] + " (nm)")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def concentration_slice(positions: np.ndarray, is_element: np.ndarray, counted: np.ndarray,
+                        axis: int, thickness: float, pixel: float):
+    """2-D at.% image of a central slab: (image (H,W) with NaN where empty, extent tuple)."""
+    keep = slab_mask(positions, axis, thickness) & counted
+    u, v = [k for k in range(3) if k != axis]
+    lo = positions[:, [u, v]].min(axis=0)
+    hi = positions[:, [u, v]].max(axis=0)
+    bins = [np.arange(lo[0], hi[0] + pixel, pixel), np.arange(lo[1], hi[1] + pixel, pixel)]
+    total, _, _ = np.histogram2d(positions[keep, u], positions[keep, v], bins=bins)
+    elem, _, _ = np.histogram2d(positions[keep & is_element, u], positions[keep & is_element, v],
+                                bins=bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        image = np.where(total > 0, 100.0 * elem / total, np.nan)
+    return image.T, (bins[0][0], bins[0][-1], bins[1][0], bins[1][-1])
+
+
+def edge_slice(conc_image: np.ndarray, extent: tuple, edges: dict[str, tuple[np.ndarray, tuple]],
+               element: str, path: Path, title: str = "") -> Path:
+    """Concentration slice (at.% ``element``) with each method's edge probability (2-D image
+    and its extent in nm) overlaid as contours at 0.3 / 0.5 / 0.7."""
+    fig, axes = plt.subplots(1, max(1, len(edges)), figsize=(4.2 * max(1, len(edges)), 3.8),
+                             squeeze=False)
+    items = list(edges.items()) or [("", (None, None))]
+    for ax, (name, (edge_img, edge_extent)) in zip(axes[0], items):
+        shown = ax.imshow(conc_image, origin="lower", extent=extent, cmap="viridis")
+        if edge_img is not None:
+            ax.imshow(np.ma.masked_less(edge_img, 0.2), origin="lower", extent=edge_extent,
+                      cmap="autumn_r", alpha=0.55, vmin=0, vmax=1)
+        ax.set_title(f"{name} edges over {element} at.%" if name else f"{element} at.%", fontsize=8)
+        fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
