@@ -212,8 +212,6 @@ def score_files(segmentation_files: list[str | Path] = (), truth: str | Path | N
     """Score segmentation files (``synthapt segment`` output) and/or a user's own labels (and
     mesh) against the ground truth in ``truth`` (a dataset .h5). Without ``truth`` the dataset
     ``dataset.h5`` beside the first segmentation file is used. Returns a case-result dict."""
-    from synthapt.segment import read_segmentation
-
     segmentation_files = [Path(p) for p in segmentation_files]
     if labels is None and not segmentation_files:
         raise SynthaptError("score: nothing to score (give segmentation files or --labels)")
@@ -230,6 +228,8 @@ def score_files(segmentation_files: list[str | Path] = (), truth: str | Path | N
     for path in segmentation_files:
         if not path.is_file():
             raise SynthaptError(f"{path}: segmentation file not found")
+        from synthapt.segment import read_segmentation
+
         result = read_segmentation(path)
         name = str(getattr(result, "method", "") or path.stem)
         results[_unique(name, results)] = result
