@@ -1,0 +1,207 @@
+"""Emulation stages: efficiency, resolution, shape, evaporation, dead zone, magnification, ePOS."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from synthapt.apt import EmulationParams, emulate
+from synthapt.apt.bundle import IonBundle
+from synthapt.apt.detector import dead_zone_losses
+from synthapt.apt.emulate import STAGES, stage_generators
+from synthapt.apt.params import (BackgroundParams, DetectorParams, EfficiencyParams,
+                                 EvaporationParams, MagnificationParams, ResolutionParams,
+                                 ShapeParams, SpectrumParams, VoltageParams)
+from synthapt.apt.specimens import lattice_specimen
+from synthapt.apt.tip import evaporation_key, tip_model
+from synthapt.apt.voltage import time_of_flight
+from synthapt.errors import ConfigError, SynthaptError
+from synthapt.structures.isolated import Particles
+
+SPHERE = Particles(centers=((6.0, 6.0, 6.0),), semi_axes=((3.0, 3.0, 3.0),))
+
+
+def bare(**sections) -> EmulationParams:
+    """Every optional stage off (box shape) except the given sections."""
+    base = EmulationParams(
+        shape=ShapeParams(kind="box"), efficiency=EfficiencyParams(enabled=False),
+        detector=DetectorParams(enabled=False), resolution=ResolutionParams(enabled=False),
+        magnification=MagnificationParams(enabled=False), background=BackgroundParams(enabled=False),
+        spectrum=SpectrumParams(enabled=False))
+    return replace(base, **sections)
+
+
+@pytest.fixture(scope="module")
+def big():
+    """108,000 atoms, Ni-10Al matrix with a 3 nm Ni-25Al sphere."""
+    return lattice_specimen((30, 30, 30), geometry=SPHERE, seed=1)
+
+
+@pytest.fixture(scope="module")
+def needle_specimen():
+    return lattice_specimen((24, 24, 40), seed=2)
+
+
+def test_kept_fraction_equals_efficiency(big):
+    for value in (0.37, 0.8):
+        ds = emulate(big, bare(efficiency=EfficiencyParams(value=value)), seed=4)
+        n = big.n_atoms
+        sigma = np.sqrt(n * value * (1 - value))
+        assert abs(ds.n_ions - n * value) < 3 * sigma
+        assert ds.metadata["stages"]["efficiency"]["detected"] == ds.n_ions
+        # kept ions are distinct atoms with their true species
+        assert len(np.unique(ds.truth.source_atom)) == ds.n_ions
+        assert np.array_equal(ds.truth.species, big.species[ds.truth.source_atom])
+
+
+def test_displacement_std_equals_sigma(big):
+    params = bare(resolution=ResolutionParams(lateral_sigma=0.4, depth_sigma=0.15))
+    ds = emulate(big, params, seed=5)
+    shift = ds.positions.astype(np.float64) - ds.truth.position
+    std = shift.std(axis=0)
+    assert std == pytest.approx([0.4, 0.4, 0.15], rel=0.02)
+    assert np.abs(shift.mean(axis=0)).max() < 0.01
+
+
+def test_needle_crop_and_oversized_tip(needle_specimen):
+    params = bare(shape=ShapeParams(apex_radius=3.0, shank_angle=10.0))
+    ds = emulate(needle_specimen, params, seed=0)
+    tip = tip_model(IonBundle.from_specimen(needle_specimen), params)
+    pos = ds.truth.position
+    rho = np.hypot(pos[:, 0] - tip.axis_xy[0], pos[:, 1] - tip.axis_xy[1])
+    assert np.all(rho <= tip.radius_at(pos[:, 2]) + 1e-9)
+    centre = tip.apex_z - 3.0
+    cap = pos[:, 2] > centre
+    assert np.all(rho[cap] ** 2 + (pos[cap, 2] - centre) ** 2 <= 9.0 + 1e-9)
+    assert ds.n_ions < needle_specimen.n_atoms
+    with pytest.raises(ConfigError, match="shape.apex_radius"):
+        emulate(needle_specimen, bare(shape=ShapeParams(apex_radius=20.0)), seed=0)
+
+
+def test_evaporation_goes_from_apex_down(needle_specimen):
+    params = bare(shape=ShapeParams(apex_radius=4.0), evaporation=EvaporationParams(detection_rate=0.05))
+    ds = emulate(needle_specimen, params, seed=1)
+    assert np.all(np.diff(ds.pulse) >= 0)
+    tip = tip_model(IonBundle.from_specimen(needle_specimen), params)
+    key = evaporation_key(ds.truth.position, tip)
+    assert np.all(np.diff(key) <= 1e-12)
+    # depth correlates with order: the first tenth lies above the last tenth
+    tenth = ds.n_ions // 10
+    assert ds.truth.position[:tenth, 2].min() > ds.truth.position[-tenth:, 2].max()
+    # Poisson multiplicity: ions per pulse with mean detection_rate / (1 - exp(-rate)) per event
+    ipp = ds.epos["ions_per_pulse"]
+    events = ipp[ipp > 0]
+    rate = 0.05
+    assert events.mean() == pytest.approx(rate / (1 - np.exp(-rate)), rel=0.01)
+
+
+def test_dead_zone_removes_later_close_hits(big):
+    dense = EvaporationParams(detection_rate=3.0)
+    params = bare(evaporation=dense, detector=DetectorParams(dead_zone_radius=6.0),
+                  spectrum=SpectrumParams())
+    ds = emulate(big, params, seed=2)
+    lost = ds.metadata["stages"]["detector"]["lost_in_dead_zone"]
+    assert lost > 1000
+    xy = np.stack([ds.epos["det_x"], ds.epos["det_y"]], axis=1).astype(np.float64)
+    close_pairs = 0
+    for offset in range(1, 12):
+        same = ds.pulse[offset:] == ds.pulse[:-offset]
+        d = np.linalg.norm(xy[offset:] - xy[:-offset], axis=1)
+        close_pairs += np.count_nonzero(same & (d < 6.0))
+    assert close_pairs == 0
+    # without the dead zone such pairs exist
+    free = emulate(big, replace(params, detector=DetectorParams(dead_zone_radius=0.0)), seed=2)
+    assert free.n_ions == ds.n_ions + lost
+
+
+def test_dead_zone_loses_the_later_arrival():
+    pulse = np.array([0, 1, 1, 1, 2, 2], dtype=np.int64)
+    xy = np.array([[0, 0], [0, 0], [10, 0], [0.5, 0], [0, 0], [3, 0]], dtype=np.float32)
+    mq = np.array([27, 30, 30, 9, 30, 20], dtype=np.float32)
+    lost = dead_zone_losses(pulse, xy, mq, radius=1.0)
+    # pulse 1: m/q 9 arrives first at (0.5, 0), so the m/q 30 ion at (0, 0) is lost
+    assert lost.tolist() == [False, True, False, False, False, False]
+
+
+def test_magnification_identity_and_density_change(big):
+    base = bare()
+    ident = emulate(big, replace(base, magnification=MagnificationParams(field_ratio=1.0)), seed=3)
+    off = emulate(big, base, seed=3)
+    assert np.array_equal(ident.positions, off.positions)
+
+    def inside_count(ds):
+        return int(np.count_nonzero(SPHERE.signed_distance(ds.positions.astype(np.float64)) > 0))
+
+    truth = inside_count(off)
+    high = emulate(big, replace(base, magnification=MagnificationParams(field_ratio=1.2)), seed=3)
+    low = emulate(big, replace(base, magnification=MagnificationParams(field_ratio=0.8)), seed=3)
+    # high field: precipitate spread out (fewer ions inside), low field: matrix ions pulled in
+    assert inside_count(high) < 0.95 * truth
+    assert inside_count(low) > 1.05 * truth
+    # the displacement is lateral and largest at the interface (delta = 5 * 0.2 = 1 nm)
+    shift = high.positions.astype(np.float64) - high.truth.position
+    assert np.abs(shift[:, 2]).max() < 1e-5
+    assert np.linalg.norm(shift, axis=1).max() == pytest.approx(1.0, abs=0.05)
+    no_geometry = big.replace(geometry=None)
+    with pytest.raises(SynthaptError, match="magnification"):
+        emulate(no_geometry, replace(base, magnification=MagnificationParams(field_ratio=1.2)), seed=3)
+
+
+def test_time_of_flight_physics(big):
+    ds = emulate(big, bare(spectrum=SpectrumParams(), voltage=VoltageParams(v_dc_start=4000.0, v_dc_end=5000.0,
+                                                                           pulse_fraction=0.2)), seed=6)
+    epos = ds.epos
+    assert epos["v_dc"][0] == pytest.approx(4000.0) and epos["v_dc"][-1] == pytest.approx(5000.0)
+    assert np.all(np.diff(epos["v_dc"]) >= 0)
+    assert np.allclose(epos["v_pulse"], 0.2 * epos["v_dc"], rtol=1e-6)
+    # m/q back from t = L sqrt(m / (2 q e V)): m/q = 2 e V t^2 / (L^2 u)
+    u, e, length = 1.66053906660e-27, 1.602176634e-19, 0.1
+    volts = epos["v_dc"].astype(np.float64) + epos["v_pulse"]
+    mq = 2 * e * volts * (epos["tof"].astype(np.float64) * 1e-9) ** 2 / (length ** 2 * u)
+    assert np.allclose(mq, ds.mass_to_charge, rtol=1e-5)
+    # Al+ (26.9815 Da) at 5 kV over 100 mm: 528.81 ns
+    assert time_of_flight(np.array([26.9815]), np.array([5000.0]), 100.0)[0] == pytest.approx(528.81, abs=0.01)
+    assert np.sum(epos["delta_pulse"], dtype=np.int64) == ds.pulse[-1]
+
+
+def test_inputs_are_not_mutated(big):
+    frozen = big.replace(positions=big.positions.copy(), species=big.species.copy(),
+                         phase=big.phase.copy())
+    for arr in (frozen.positions, frozen.species, frozen.phase, frozen.box):
+        arr.flags.writeable = False
+    params = EmulationParams(shape=ShapeParams(apex_radius=5.0),
+                             magnification=MagnificationParams(field_ratio=1.1),
+                             background=BackgroundParams(fraction=0.01))
+    before = params.resolved()
+    ds = emulate(frozen, params, seed=1)
+    assert ds.n_ions > 0
+    assert np.array_equal(frozen.positions, big.positions)
+    assert params.resolved() == before
+
+
+def test_switching_a_stage_off_keeps_other_stages_randomness(big):
+    with_res = emulate(big, bare(efficiency=EfficiencyParams(value=0.5), spectrum=SpectrumParams(),
+                                 resolution=ResolutionParams()), seed=9)
+    without = emulate(big, bare(efficiency=EfficiencyParams(value=0.5), spectrum=SpectrumParams()), seed=9)
+    assert np.array_equal(with_res.truth.source_atom, without.truth.source_atom)
+    assert np.array_equal(with_res.mass_to_charge, without.mass_to_charge)
+    assert not np.array_equal(with_res.positions, without.positions)
+    assert len(stage_generators(1)) == len(STAGES)
+
+
+def test_same_seed_same_dataset_and_bad_seed(big):
+    a = emulate(big, EmulationParams(shape=ShapeParams(apex_radius=4.0)), seed=11)
+    b = emulate(big, EmulationParams(shape=ShapeParams(apex_radius=4.0)), seed=11)
+    c = emulate(big, EmulationParams(shape=ShapeParams(apex_radius=4.0)), seed=12)
+    assert np.array_equal(a.positions, b.positions) and np.array_equal(a.mass_to_charge, b.mass_to_charge)
+    assert not np.array_equal(a.mass_to_charge[:1000], c.mass_to_charge[:1000])
+    with pytest.raises(ConfigError, match="seed"):
+        emulate(big, EmulationParams(), seed=-1)
+
+
+def test_bad_specimens(big):
+    with pytest.raises(ConfigError, match="Xx"):
+        emulate(big.replace(species_names=("Ni", "Xx")), bare(), seed=0)
+    empty = big.replace(positions=np.zeros((0, 3)), species=np.zeros(0), phase=np.zeros(0))
+    with pytest.raises(SynthaptError, match="no atoms"):
+        emulate(empty, bare(), seed=0)
