@@ -1,9 +1,36 @@
-"""Data commands: ``synthapt info``, ``synthapt convert`` (filled in by the I/O layer)."""
+"""Data commands: ``synthapt info`` (what a file holds) and ``synthapt convert`` (POS/ePOS/HDF5)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Optional
+
 import typer
+
+RANGES_HELP = "Range file (.rrng or .rng) to range the ions with."
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    @app.command("info")
+    def info(
+        file: Path = typer.Argument(..., help="Data file: .h5, .pos, .epos, .apt, .rrng or .rng."),
+        ranges: Optional[Path] = typer.Option(None, "--ranges", "-r", help=RANGES_HELP),
+    ) -> None:
+        """Ion count, bounding box, main m/q peaks, composition and ground truth of a data file."""
+        from synthapt.io.summary import format_summary, summarize
+
+        typer.echo("\n".join(format_summary(summarize(file, ranges))))
+
+    @app.command("convert")
+    def convert_command(
+        source: Path = typer.Argument(..., help="Input: .h5, .pos, .epos or .apt."),
+        target: Path = typer.Argument(..., help="Output: .h5, .pos or .epos (by extension)."),
+        ranges: Optional[Path] = typer.Option(None, "--ranges", "-r", help=RANGES_HELP),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
+    ) -> None:
+        """Convert between POS, ePOS, APT6 (read only) and the synthapt HDF5 file."""
+        from synthapt.io import convert_file
+
+        dataset = convert_file(source, target, ranges)
+        if not quiet:
+            typer.echo(f"wrote {dataset.n_ions} ions to {target}")

@@ -75,4 +75,11 @@ def save_dataset(path: str | os.PathLike, dataset: APTDataset) -> None:
         write_epos(path, dataset)
 
 
-__all__ = ["load_dataset", "save_dataset", "load_ranges", "apply_ranges"]
+def convert_file(source: str | os.PathLike, target: str | os.PathLike, ranges=None) -> APTDataset:
+    """Read ``source`` (optionally ranging it), write it to ``target``; returns the dataset."""
+    dataset = load_dataset(source, ranges)
+    save_dataset(target, dataset)
+    return dataset
+
+
+__all__ = ["load_dataset", "save_dataset", "load_ranges", "apply_ranges", "convert_file"]

@@ -19,6 +19,8 @@ from synthapt.io.atomic import atomic_output
 POS_COLUMNS = 4
 MAX_ABS_COORDINATE_NM = 1.0e4
 MAX_MASS_TO_CHARGE_DA = 1.0e4
+MIN_NONZERO_MAGNITUDE = 1.0e-30
+"""Byte-swapped small floats turn into denormals/tiny numbers; real data never hold these."""
 
 
 def read_records(path: str | os.PathLike, n_columns: int, kind: str) -> np.ndarray:
@@ -55,12 +57,19 @@ def read_records(path: str | os.PathLike, n_columns: int, kind: str) -> np.ndarr
 
 
 def check_plausible(p: Path, positions: np.ndarray, mass_to_charge: np.ndarray, kind: str) -> None:
-    """FormatError for NaN/inf or implausible values (|coord| > 1e4 nm, m/q < 0 or > 1e4 Da)."""
+    """FormatError for NaN/inf or implausible values (|coord| > 1e4 nm, m/q < 0 or > 1e4 Da,
+    non-zero magnitudes < 1e-30), the usual signs of a wrong byte order or another format."""
     for name, arr in (("coordinates", positions), ("mass-to-charge", mass_to_charge)):
         finite = np.isfinite(arr)
         if not finite.all():
             bad = int(arr.size - np.count_nonzero(finite))
             raise FormatError(f"{p}: {bad} non-finite (NaN/inf) {name}; wrong byte order or not a {kind} file?")
+    for name, arr in (("coordinate", positions), ("mass-to-charge", mass_to_charge)):
+        mag = np.abs(arr)
+        tiny = np.count_nonzero((mag < MIN_NONZERO_MAGNITUDE) & (mag > 0))
+        if tiny:
+            raise FormatError(f"{p}: {tiny} implausibly tiny (< {MIN_NONZERO_MAGNITUDE:g}) non-zero {name} "
+                              f"values; wrong byte order or not a {kind} file?")
     big = float(np.abs(positions).max(initial=0.0))
     if big > MAX_ABS_COORDINATE_NM:
         raise FormatError(f"{p}: implausible coordinate {big:.3g} nm (limit {MAX_ABS_COORDINATE_NM:g}); "
