@@ -63,6 +63,15 @@ METRICS: dict[str, Metric] = {
 }
 
 
+def metric_order(name: str) -> tuple[int, str]:
+    """Sort key: the order of ``METRICS`` (patterns by prefix), then the name; others last."""
+    keys = list(METRICS)
+    for i, key in enumerate(keys):
+        if name == key or ("<" in key and name.startswith(key.split("<")[0])):
+            return i, name
+    return len(keys), name
+
+
 def metric_info(name: str) -> Metric | None:
     """The ``Metric`` entry of a score name, matching the ``<El>``/``<phase>`` patterns."""
     if name in METRICS:

@@ -223,27 +223,43 @@ def _profile_elements(profiles: dict[str, Profile]) -> list[str]:
 
 
 def _load_artifacts(case: CaseResult, notes: list[str]) -> dict[str, Any] | None:
-    """Dataset and segmentation results of a case, read from its files where present."""
+    """Dataset and segmentations (or user labels/meshes) of a case, read from its files."""
+    from synthapt.io.hdf5 import read_dataset
+
     inputs = case.data.get("inputs") or {}
     folder = case.folder
     dataset_path = Path(inputs["dataset"]) if "dataset" in inputs else (
         folder / "dataset.h5" if folder else None)
     if dataset_path is None or not dataset_path.is_file():
         return None
-    try:
-        from synthapt.io.hdf5 import read_dataset
-        from synthapt.segment import read_segmentation
-    except ImportError as exc:
-        notes.append(f"figures from files skipped ({exc})")
-        return None
     dataset = read_dataset(dataset_path)
     segs = {}
     for method in case.scores:
-        seg_path = Path(inputs[method]) if method in inputs else (
-            folder / f"seg_{method}.h5" if folder else None)
-        if seg_path is not None and seg_path.is_file():
-            segs[method] = read_segmentation(seg_path)
+        try:
+            result = _method_result(method, inputs, folder)
+        except (ImportError, SynthaptError) as exc:
+            notes.append(f"{method}: segmentation not loaded ({exc})")
+            continue
+        if result is not None:
+            segs[method] = result
     return {"dataset": dataset, "segmentations": segs}
+
+
+def _method_result(method: str, inputs: dict[str, str], folder: Path | None):
+    """A method's segmentation file, or its user labels (+ mesh) named in ``inputs``."""
+    from synthapt.scoring import UserSegmentation, read_labels, read_mesh
+
+    if f"{method}.labels" in inputs:
+        mesh = inputs.get(f"{method}.mesh")
+        return UserSegmentation(read_labels(inputs[f"{method}.labels"]),
+                                None if mesh is None else read_mesh(mesh), method)
+    seg_path = Path(inputs[method]) if method in inputs else (
+        folder / f"seg_{method}.h5" if folder else None)
+    if seg_path is None or not seg_path.is_file():
+        return None
+    from synthapt.segment import read_segmentation
+
+    return read_segmentation(seg_path)
 
 
 def _profiles_from_artifacts(artifacts: dict[str, Any], notes: list[str]) -> dict[str, Profile]:

@@ -93,10 +93,11 @@ def label_maps(positions: np.ndarray, truth_phase: np.ndarray, labels: dict[str,
     panels = [("truth", truth_phase[keep], None)] + [
         (name, lab[keep], lab[keep] != truth_phase[keep]) for name, lab in labels.items()]
     fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 3.6), squeeze=False)
+    size = float(np.clip(2e4 / max(len(keep), 1), 0.3, 6.0))
     for ax, (name, lab, wrong) in zip(axes[0], panels):
-        ax.scatter(x, y, c=np.where(lab == 1, "tab:orange", "tab:blue"), s=0.5, linewidths=0)
+        ax.scatter(x, y, c=np.where(lab == 1, "tab:orange", "tab:blue"), s=size, linewidths=0)
         if wrong is not None and wrong.any():
-            ax.scatter(x[wrong], y[wrong], c="red", s=1.5, linewidths=0)
+            ax.scatter(x[wrong], y[wrong], c="red", s=3 * size, linewidths=0)
         share = 0.0 if wrong is None else float(wrong.mean())
         ax.set_title(name if wrong is None else f"{name} ({100 * share:.2f} % wrong)", fontsize=8)
         ax.set_aspect("equal")
@@ -115,6 +116,8 @@ def concentration_slice(positions: np.ndarray, is_element: np.ndarray, counted: 
     u, v = [k for k in range(3) if k != axis]
     lo = positions[:, [u, v]].min(axis=0)
     hi = positions[:, [u, v]].max(axis=0)
+    # at least ~20 ions per pixel on average, so the at.% image is not pure counting noise
+    pixel = max(pixel, float(np.sqrt(np.prod(hi - lo) * 20.0 / max(int(keep.sum()), 1))))
     bins = [np.arange(lo[0], hi[0] + pixel, pixel), np.arange(lo[1], hi[1] + pixel, pixel)]
     total, _, _ = np.histogram2d(positions[keep, u], positions[keep, v], bins=bins)
     elem, _, _ = np.histogram2d(positions[keep & is_element, u], positions[keep & is_element, v],

@@ -18,6 +18,7 @@ td.pass { background: #dff3df; } td.fail { background: #f8d7d7; }
 figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #ddd; }
 figcaption { font-size: 0.85em; color: #555; }
 pre { background: #f7f7f7; padding: 0.6em; font-size: 0.78em; overflow-x: auto; }
+.wide { overflow-x: auto; }
 .note { color: #8a5a00; font-size: 0.85em; }
 """
 
@@ -75,16 +76,19 @@ def summary_table(cases: list) -> str:
                             for m in cols)
             rows.append(f"<tr><td class=\"name\"><a href=\"#case{index:03d}\">{esc(case.name)}"
                         f"</a></td><td class=\"name\">{esc(method)}</td>{cells}</tr>")
-    return "\n".join(rows) + "\n</table>"
+    return "<div class=\"wide\">" + "\n".join(rows) + "\n</table></div>"
 
 
 def metric_table(scores: dict[str, dict[str, Any]]) -> str:
     """Every metric (rows) of every method (columns), with units and direction."""
     from synthapt.metrics import metric_info
 
+    from synthapt.metrics import metric_order
+
     names: list[str] = []
     for values in scores.values():
         names += [k for k in values if k not in names]
+    names.sort(key=metric_order)
     out = ["<table>\n<tr><th class=\"name\">metric</th><th>unit</th><th>better</th>"
            + "".join(f"<th>{esc(m)}</th>" for m in scores) + "</tr>"]
     for name in names:

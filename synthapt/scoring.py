@@ -146,7 +146,7 @@ def profile_from_dict(data: dict[str, Any], where: str = "profile") -> Profile:
     try:
         return Profile(np.asarray(data["edges"], dtype=np.float64),
                        np.asarray(data["counts"], dtype=np.int64), tuple(data["species_names"]))
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, SynthaptError) as exc:
         raise FormatError(f"{where}: not a profile ({exc})") from None
 
 
@@ -240,6 +240,11 @@ def score_files(segmentation_files: list[str | Path] = (), truth: str | Path | N
     case = score_case(results, dataset, name=name or Path(truth).stem, params=params)
     case["inputs"] = {"dataset": str(truth), **{m: str(p) for m, p in
                                                  zip(results, segmentation_files)}}
+    if labels is not None:
+        user_method = list(results)[-1]
+        case["inputs"][f"{user_method}.labels"] = str(labels)
+        if mesh is not None:
+            case["inputs"][f"{user_method}.mesh"] = str(mesh)
     return case
 
 

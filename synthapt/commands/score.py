@@ -14,7 +14,7 @@ from synthapt.commands.common import QUIET_HELP, console
 
 def score_table(case: dict[str, Any]) -> Table:
     """A rich table: one row per metric, one column per method."""
-    from synthapt.metrics import metric_info
+    from synthapt.metrics import metric_info, metric_order
 
     scores = case["scores"]
     table = Table(title=f"scores: {case.get('name', '')}")
@@ -26,6 +26,7 @@ def score_table(case: dict[str, Any]) -> Table:
     names: list[str] = []
     for values in scores.values():
         names += [k for k in values if k not in names]
+    names.sort(key=metric_order)
     for name in names:
         info = metric_info(name)
         if info is None and not name.startswith("n_"):

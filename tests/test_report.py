@@ -1,0 +1,153 @@
+"""``synthapt report``: HTML + PNG figures, atomic folder writes, offline rendering in Chromium."""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from synthapt.cli import app
+from synthapt.errors import SynthaptError
+from synthapt.io.hdf5 import write_dataset
+from synthapt.mesh import write_mesh
+from synthapt.report import load_results, write_campaign_report, write_report
+from test_score_cli import slab_dataset, slab_mesh
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def invoke(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory):
+    """A dataset, a user's labels (1 % wrong) and mesh, scored into case.json."""
+    folder = tmp_path_factory.mktemp("report")
+    ds = slab_dataset()
+    write_dataset(folder / "dataset.h5", ds)
+    labels = ds.truth.phase.copy()
+    labels[::100] = 1 - labels[::100]
+    np.save(folder / "labels.npy", labels)
+    write_mesh(folder / "mesh.ply", slab_mesh(0.1))
+    r = invoke("score", "--truth", folder / "dataset.h5", "--labels", folder / "labels.npy",
+               "--mesh", folder / "mesh.ply", "--method", "mine", "--json", folder / "case.json",
+               "--quiet")
+    assert r.exit_code == 0, r.output
+    return folder
+
+
+def image_sources(index: Path) -> list[str]:
+    return re.findall(r'<img src="([^"]+)"', index.read_text())
+
+
+def test_report_from_score_json(scored, tmp_path):
+    out = tmp_path / "reports" / "one"
+    r = invoke("report", scored / "case.json", "-o", out, "--quiet")
+    assert r.exit_code == 0, r.output
+    index = out / "index.html"
+    text = index.read_text()
+    sources = image_sources(index)
+    # proxigram overlay, metric bars, label maps, concentration slice
+    assert sorted(sources) == ["case000_edges.png", "case000_labels.png", "case000_metrics.png",
+                               "case000_proxigram.png"]
+    for name in sources:
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "http://" not in text and "https://" not in text and "<script" not in text
+    assert "interface_distance_mean" in text and "Provenance" in text and "mine" in text
+    accuracy = json.loads((scored / "case.json").read_text())["scores"]["mine"]["accuracy"]
+    assert accuracy == pytest.approx(0.99, abs=0.001)
+    assert f"{accuracy:.4g}" in text
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]  # no temp leftovers
+
+
+def test_folder_of_results_and_replacing_a_report(scored, tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+    case = json.loads((scored / "case.json").read_text())
+    for name in ("b-case", "a-case"):
+        (results / f"{name}.json").write_text(json.dumps({**case, "name": name}))
+    cases = load_results(results)
+    assert [c.name for c in cases] == ["a-case", "b-case"]
+    out = tmp_path / "rep"
+    out.mkdir()
+    (out / "stale.png").write_bytes(b"old")
+    write_report(cases, out)
+    assert not (out / "stale.png").exists()
+    assert len(image_sources(out / "index.html")) == 8
+    assert "a-case" in (out / "index.html").read_text()
+
+
+def test_failed_report_leaves_nothing(scored, tmp_path):
+    bad = tmp_path / "bad.json"
+    case = json.loads((scored / "case.json").read_text())
+    case["profiles"]["truth"]["counts"] = [[1, 2, 3]]
+    bad.write_text(json.dumps(case))
+    with pytest.raises(SynthaptError, match="profiles.truth"):
+        write_report(load_results(bad), tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.json"]
+
+
+def test_campaign_report_is_self_contained(scored, tmp_path):
+    case_dir = tmp_path / "0123456789abcdef"
+    case_dir.mkdir()
+    shutil.copy(scored / "dataset.h5", case_dir / "dataset.h5")
+    case = json.loads((scored / "case.json").read_text())
+    result = {"name": "slab", "hash": case_dir.name, "config": {"seed": 3},
+              "scores": case["scores"], "n_ions": case["n_ions"], "files": {"dataset.h5": "00"}}
+    path = write_campaign_report(tmp_path / "report.html", [result], title="campaign")
+    sources = image_sources(path)
+    assert len(sources) == 3 and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert "no proxigram" not in path.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [case_dir.name, "report.html"]
+
+
+def test_report_errors():
+    r = subprocess.run([sys.executable, "-m", "synthapt", "report", "/nonexistent/x", "-o", "/tmp/r"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.startswith("error: ") and "Traceback" not in r.stderr
+
+
+def ensure_chromium() -> Path:
+    if not CHROMIUM.exists():
+        subprocess.run("apt-get update && apt-get install -y chromium", shell=True, check=True,
+                       capture_output=True)
+    return CHROMIUM
+
+
+CHECK_SCRIPT = """<script>
+window.addEventListener("load", function () {
+  var imgs = Array.prototype.slice.call(document.images);
+  var broken = imgs.filter(function (i) { return !(i.complete && i.naturalWidth > 0); });
+  document.title = "images:" + imgs.length + " broken:" + broken.length;
+});
+</script>"""
+
+
+def render_title(index: Path, profile: Path) -> str:
+    """Load ``index`` in headless Chromium (a copy with an image check added); page title."""
+    check = index.with_name("_check.html")
+    check.write_text(index.read_text().replace("</body>", CHECK_SCRIPT + "</body>"))
+    cmd = [str(ensure_chromium()), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+           "--no-first-run", "--disable-background-networking", "--disable-component-update",
+           "--disable-sync", f"--user-data-dir={profile}", "--virtual-time-budget=5000",
+           "--dump-dom", check.as_uri()]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    check.unlink()
+    match = re.search(r"<title>([^<]*)</title>", r.stdout)
+    assert match, r.stderr[-2000:]
+    return match.group(1)
+
+
+def test_report_renders_in_headless_chromium(scored, tmp_path):
+    out = tmp_path / "rep"
+    write_report(load_results(scored / "case.json"), out)
+    assert render_title(out / "index.html", tmp_path / "profile") == "images:4 broken:0"
+    # the check itself fails on a missing image
+    (out / "case000_labels.png").unlink()
+    assert render_title(out / "index.html", tmp_path / "profile") == "images:4 broken:1"
