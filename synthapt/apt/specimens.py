@@ -23,13 +23,16 @@ def fcc_positions(cells: tuple[int, int, int], lattice: float) -> np.ndarray:
 
 def lattice_specimen(cells: tuple[int, int, int], species_names: tuple[str, ...] = ("Ni", "Al"),
                      matrix_fractions: tuple[float, ...] = (0.9, 0.1),
-                     precipitate_fractions: tuple[float, ...] = (0.75, 0.25),
+                     precipitate_fractions: tuple[float, ...] | None = (0.75, 0.25),
                      geometry=None, lattice: float = 0.352, seed: int = 0) -> Specimen:
     """An fcc random-solid-solution Specimen of ``cells`` unit cells (lattice parameter in nm).
 
     Atoms where ``geometry.signed_distance > 0`` are precipitate and draw their species from
-    ``precipitate_fractions``; the others from ``matrix_fractions`` (fractions sum to 1).
+    ``precipitate_fractions`` (None: same as the matrix); the others from ``matrix_fractions``
+    (fractions sum to 1).
     """
+    if precipitate_fractions is None or geometry is None:
+        precipitate_fractions = matrix_fractions
     for label, fr in (("matrix_fractions", matrix_fractions), ("precipitate_fractions", precipitate_fractions)):
         if len(fr) != len(species_names) or abs(sum(fr) - 1.0) > 1e-9 or min(fr) < 0:
             raise ConfigError(f"{label}: need {len(species_names)} non-negative fractions summing to 1")
