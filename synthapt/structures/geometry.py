@@ -38,9 +38,31 @@ class Geometry:
         """(K,) bool: points inside the precipitate."""
         return self.signed_distance(points) > 0
 
+    def scaled(self, factor: float) -> Geometry:
+        """The same region after an isotropic dilation by ``factor`` about the origin."""
+        raise NotImplementedError(f"{type(self).__name__} cannot be scaled")
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict with a ``kind`` key, inverse of ``geometry_from_dict``."""
         return {"kind": self.kind, **to_dict(self)}
+
+
+def as_points(points: np.ndarray) -> np.ndarray:
+    """``points`` as a float64 (K, 3) array (a single point (3,) becomes (1, 3)), nm."""
+    arr = np.asarray(points, dtype=np.float64)
+    if arr.ndim == 1 and arr.shape[0] == 3:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[1] != 3:
+        raise ConfigError(f"geometry: points must have shape (K, 3), got {arr.shape}")
+    return arr
+
+
+def minimum_image(delta: np.ndarray, box: np.ndarray | None) -> np.ndarray:
+    """(K, 3) difference vectors folded into the nearest periodic image of an orthorhombic box."""
+    if box is None:
+        return delta
+    box = np.asarray(box, dtype=np.float64)
+    return delta - box * np.round(delta / box)
 
 
 def geometry_from_dict(data: dict[str, Any], where: str = "geometry") -> Geometry:
