@@ -104,6 +104,8 @@ def read_group(group: h5py.Group) -> dict[str, Any]:
     for key, item in group.items():
         if isinstance(item, h5py.Group):
             out[key] = read_group(item)
+        elif not isinstance(item, h5py.Dataset):
+            raise FormatError(f"{group.name}/{key}: unreadable HDF5 object")
         elif h5py.check_string_dtype(item.dtype) is not None:
             data = item.asstr()[()]
             out[key] = data if isinstance(data, str) else tuple(data.tolist())
@@ -263,7 +265,7 @@ class _Reader:
         self.file.close()
         if exc is None or isinstance(exc, SynthaptError):
             return False
-        if isinstance(exc, (KeyError, ValueError, TypeError, OSError, RuntimeError, json.JSONDecodeError)):
+        if isinstance(exc, Exception):  # h5py/HDF5 raise many kinds on corrupt files
             raise FormatError(f"{self.path}: malformed synthapt HDF5 file ({type(exc).__name__}: "
                               f"{str(exc).splitlines()[0] if str(exc) else 'missing data'})") from None
         return False

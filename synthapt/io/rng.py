@@ -40,6 +40,8 @@ def read_rng(path: str | os.PathLike) -> RangeTable:
     p = Path(path)
     lines = [(i, ln.strip()) for i, ln in enumerate(read_text(p, "RNG"), start=1)]
     lines = [(i, ln) for i, ln in lines if ln and ln[0] not in "#;"]
+    if not lines:
+        raise FormatError(f"{p}: only comments, not an RNG file")
     first = lines[0][1].split()
     try:
         n_species, n_ranges = int(first[0]), int(first[1])

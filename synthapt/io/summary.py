@@ -22,7 +22,7 @@ MAX_PEAKS = 8
 
 def mass_spectrum_peaks(mass_to_charge: np.ndarray, bin_width: float = PEAK_BIN_DA,
                         max_peaks: int = MAX_PEAKS) -> list[tuple[float, int]]:
-    """Main peaks of the m/q histogram: [(centre Da, counts in the peak bin)], by position.
+    """Main peaks of the m/q histogram: [(centroid Da, ions within +-2 bins)], by position.
 
     A peak must rise above the background (median bin over the occupied m/q span, bg) by
     6 Poisson sigma (bin >= bg + 6 sqrt(bg + 1)) and stand out by 1 % of the highest bin
@@ -41,7 +41,13 @@ def mass_spectrum_peaks(mass_to_charge: np.ndarray, bin_width: float = PEAK_BIN_
                         prominence=max(5.0, 0.01 * counts.max()))
     idx = idx - 1
     idx = idx[np.argsort(counts[idx])[::-1][:max_peaks]]
-    return [(float((i + 0.5) * bin_width), int(counts[i])) for i in sorted(idx)]
+    peaks = []
+    for i in sorted(idx):
+        lo, hi = max(i - 2, 0), min(i + 3, len(counts))
+        window = counts[lo:hi]
+        centres = (np.arange(lo, hi) + 0.5) * bin_width
+        peaks.append((float(np.dot(window, centres) / window.sum()), int(window.sum())))
+    return peaks
 
 
 def summarize_dataset(ds: APTDataset) -> dict[str, Any]:
