@@ -133,7 +133,7 @@ def test_boundary_caps_are_excluded():
 
 def test_hull_distance_box_and_large_cloud():
     rng = np.random.default_rng(1)
-    cloud = rng.uniform(0, 10, size=(300_000, 3))  # > 200k: hull from column extremes
+    cloud = rng.uniform(0, 10, size=(300_000, 3))  # > 200k: hull of a subset
     d = hull_distance(np.array([[5.0, 5, 5], [1, 5, 5], [5, 5, 9.5], [11, 5, 5]]), cloud)
     np.testing.assert_allclose(d, [5, 1, 0.5, -1], atol=0.03)
 
