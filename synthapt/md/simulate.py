@@ -106,7 +106,7 @@ def simulate(config: SimulationConfig, progress: Any = None) -> Specimen:
     prepared = prepare_structure(config)
     with tempfile.TemporaryDirectory(prefix="synthapt-md-") as tmp:
         workdir = Path(tmp)
-        stages = write_md_inputs(config, prepared, workdir)
+        stages = write_md_inputs(config, prepared, workdir, with_progress=progress is not None)
         on_stage, on_step, finish = _progress_hooks(progress, stages)
         result = run_stages(stages, workdir, len(prepared.positions), config.md.threads,
                             on_stage, on_step)

@@ -4,13 +4,14 @@ The gyroid ``f(p) = sin(kx x) cos(ky y) + sin(ky y) cos(kz z) + sin(kz z) cos(kx
 ``k = 2 pi cells / box`` so that it repeats exactly in the periodic box; the precipitate is
 ``f > level``. ``level`` is solved for a target volume fraction on a fine sample grid.
 
-Signed distance: the level set has no closed-form distance. ``Gyroid.signed_distance`` finds the
-closest surface point iteratively: Newton projection onto ``f = level`` along the gradient, then
-repeated re-projection of ``p - d n`` (foot-point iteration), and returns ``|p - foot|`` with the
-sign of ``f - level``. Measured against a brute-force distance to a dense surface sampling
-(tests/test_structures_geometry.py), the error is below 1e-3 of the cell length within a quarter
-cell of the surface; the first-order estimate ``(f - level) / |grad f|`` is kept for far points
-where the iteration does not settle (documented in docs/generator_md.md).
+Signed distance: the level set has no closed-form distance. ``Gyroid.signed_distance`` starts
+from the nearest of a dense set of surface samples (marching cubes, 48 per cell, projected onto
+the exact surface; periodic cKDTree), then slides the foot point along the tangent plane with
+re-projection (damped closest-point iteration, 20 steps) and returns the smallest foot-point
+distance found, with the sign of ``f - level``. Every foot point lies on the exact surface, so
+the value never underestimates the true distance; measured against points placed at known
+distances along the surface normal it is exact to 2e-4 nm, and against a 0.02-nm surface
+sampling it agrees to the sampling's own resolution everywhere in the cell (tests).
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ class Gyroid(Geometry):
         projected onto the exact surface, tiled over all cells)."""
         return _surface_samples(self.box, self.cells, self.level, per_cell)
 
-    def signed_distance(self, points: np.ndarray, iterations: int = 6) -> np.ndarray:
+    def signed_distance(self, points: np.ndarray, iterations: int = 20) -> np.ndarray:
         """(K, 3) nm -> (K,) nm: distance to the closest point of ``f = level``, positive inside.
 
         Start from the nearest dense surface sample (periodic cKDTree), then slide along the
@@ -105,16 +106,16 @@ class Gyroid(Geometry):
         start = samples[idx]
         # unwrap the start point into p's periodic image
         foot = p + ((start - p) - box * np.round((start - p) / box))
+        best = sample_dist
         for _ in range(iterations):
             g = self.gradient(foot)
             n = g / np.maximum(np.linalg.norm(g, axis=1), 1e-12)[:, None]
             delta = p - foot
             tangential = delta - (delta * n).sum(axis=1)[:, None] * n
-            foot = self._project(foot + tangential, steps=3)
-        dist = np.linalg.norm(p - foot, axis=1)
-        on_surface = np.abs(self.value(foot)) < 1e-8
-        dist = np.where(on_surface, np.minimum(dist, sample_dist), sample_dist)
-        return np.where(self.value(p) > 0, dist, -dist)
+            foot = self._project(foot + 0.8 * tangential, steps=3)
+            on_surface = np.abs(self.value(foot)) < 1e-9
+            best = np.where(on_surface, np.minimum(best, np.linalg.norm(p - foot, axis=1)), best)
+        return np.where(self.value(p) > 0, best, -best)
 
     def scaled(self, factor: float) -> Gyroid:
         return Gyroid(tuple(v * factor for v in self.box), self.cells, self.level)

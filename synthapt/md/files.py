@@ -1,0 +1,49 @@
+"""File-level entry points of the MD generator (used by ``synthapt simulate``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from synthapt.config import from_dict, read_toml
+from synthapt.data import Specimen
+from synthapt.errors import SynthaptError
+from synthapt.md.config import SimulationConfig
+from synthapt.md.simulate import simulate
+
+
+def load_simulation_config(path: str | os.PathLike, threads: int | None = None) -> SimulationConfig:
+    """Read a ``synthapt simulate`` TOML file; ``threads`` overrides ``md.threads``."""
+    data = read_toml(path)
+    if threads is not None:
+        data = {**data, "md": {**data.get("md", {}), "threads": threads}}
+    try:
+        return from_dict(SimulationConfig, data)
+    except SynthaptError as exc:
+        raise type(exc)(f"{path}: {exc}") from None
+
+
+def mpi_rank() -> int:
+    """This process's MPI rank when started by ``mpiexec`` (0 otherwise)."""
+    for key in ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK"):
+        if key in os.environ:
+            return int(os.environ[key])
+    return 0
+
+
+def simulate_file(config_path: str | os.PathLike, output: str | os.PathLike,
+                  threads: int | None = None, progress: Any = None) -> Specimen:
+    """Simulate the config file's specimen and write it to ``output`` (HDF5, atomically; only
+    MPI rank 0 writes). Nothing is written if anything fails."""
+    from synthapt.io.hdf5 import write_specimen
+
+    config = load_simulation_config(config_path, threads)
+    out = Path(output)
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise SynthaptError(f"{out}: output folder {folder} does not exist")
+    specimen = simulate(config, progress)
+    if mpi_rank() == 0:
+        write_specimen(out, specimen, config)
+    return specimen
