@@ -83,15 +83,15 @@ def test_hed_detector_random_weights_contract(random_hed):
     images = rng.random((3, 20, 27)).astype(np.float32)
     before = images.copy()
     threads = torch.get_num_threads()
-    detector = get_detector("hed", model=random_hed, upsample=1.5, batch_size=2, num_threads=1)
+    detector = get_detector("hed", model=random_hed, upsample=1.5, pad=4, batch_size=2, num_threads=1)
     out = detector.detect(images)
     assert out.shape == images.shape and out.dtype == np.float32
     assert 0.0 <= out.min() and out.max() <= 1.0
     np.testing.assert_array_equal(images, before)
     assert torch.get_num_threads() == threads
-    assert detector.scaled_size(20, 27) == (30, 40)
+    assert detector.scaled_size(20, 27) == (30, 40) and detector.network_size(20, 27) == (42, 52)
     # slices are independent: one batch of 3 equals three single-slice passes
-    single = get_detector("hed", model=random_hed, upsample=1.5, batch_size=1).detect(images)
+    single = get_detector("hed", model=random_hed, upsample=1.5, pad=4, batch_size=1).detect(images)
     np.testing.assert_allclose(out, single, atol=2e-5)
     # the caller's model is not converted in place
     assert random_hed.block1_conv1.weight.is_contiguous()
@@ -99,7 +99,7 @@ def test_hed_detector_random_weights_contract(random_hed):
 
 def test_hed_detector_without_upsampling_is_the_network_probability(random_hed):
     images = np.random.default_rng(4).random((2, 16, 16)).astype(np.float32)
-    out = get_detector("hed", model=random_hed, upsample=1.0).detect(images)
+    out = get_detector("hed", model=random_hed, upsample=1.0, pad=0).detect(images)
     with torch.inference_mode():
         direct = random_hed.fused_probability(grey_to_hed_input(torch.from_numpy(images))).numpy()
     np.testing.assert_allclose(out, direct, atol=1e-5)
@@ -147,6 +147,17 @@ def test_bad_images_are_rejected(bad, message):
         get_detector("sobel").detect(bad)
 
 
+def test_padding_is_reflected_and_cropped(random_hed):
+    images = np.random.default_rng(5).random((1, 10, 14)).astype(np.float32)
+    out = get_detector("hed", model=random_hed, pad=3).detect(images)
+    padded = np.pad(images[0], 3, mode="reflect")[None]
+    full = get_detector("hed", model=random_hed, pad=0).detect(padded)
+    np.testing.assert_allclose(out[0], full[0, 3:-3, 3:-3], atol=1e-5)
+    # padding never exceeds the slice: a 1-pixel-high slice is processed unpadded
+    tiny = get_detector("hed", model=random_hed, pad=8)
+    assert tiny.padding(1, 30) == 0 and tiny.detect(np.full((2, 1, 30), 0.5, np.float32)).shape == (2, 1, 30)
+
+
 def test_bad_detector_options(random_hed):
     with pytest.raises(ConfigError, match="unknown detector 'laplace'"):
         get_detector("laplace")
@@ -154,6 +165,8 @@ def test_bad_detector_options(random_hed):
         get_detector("sobel", radius=2)
     with pytest.raises(ConfigError, match="edges.hed.upsample"):
         get_detector("hed", model=random_hed, upsample=0.5)
+    with pytest.raises(ConfigError, match="edges.hed.pad"):
+        get_detector("hed", model=random_hed, pad=-1)
     with pytest.raises(ConfigError, match="edges.hed.num_threads"):
         HEDParams(num_threads=3)
     with pytest.raises(ConfigError, match="edges.hed.batch_size"):
@@ -218,3 +231,21 @@ def test_keras_layout_errors(tmp_path, random_hed):
     junk.write_bytes(b"not hdf5")
     with pytest.raises(FormatError, match="not a readable HDF5 file"):
         convert_keras_h5(junk)
+
+
+def test_rounding_excursions_are_clipped_not_refused():
+    images = np.array([[[1.0 + 5e-7, -5e-7], [0.5, 0.25]]], np.float32)
+    checked = check_images(images)
+    assert checked.min() == 0.0 and checked.max() == 1.0
+    assert images.max() > 1.0  # the caller's array is untouched
+
+
+def test_benchmark_helper_reports_consistent_numbers(random_hed):
+    from synthapt.edges.bench import benchmark_hed
+
+    result = benchmark_hed(size=(12, 20), upsample=2.0, n_slices=3, batch_size=2, num_threads=1,
+                           model=random_hed, pad=3)
+    assert result.network_size == (36, 52) and result.n_slices == 3 and result.pad == 3
+    assert result.gflop_per_slice == pytest.approx(2 * hed_macs(36, 52) / 1e9)
+    assert result.slices_per_s == pytest.approx(3 / result.seconds)
+    assert "36x52" in result.summary()

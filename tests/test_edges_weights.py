@@ -69,17 +69,32 @@ def test_reference_input_is_the_documented_preprocessing():
     np.testing.assert_allclose(bgr, ref["input_bgr_minus_mean"], atol=1e-5)
 
 
-def test_strongest_edges_of_a_disc_lie_on_its_rim(cached_weights):
-    size, radius = 64, 16.0
+def disc_image(size=64, radius=16.0, inside=0.8, outside=0.2):
     yy, xx = np.mgrid[:size, :size]
     r = np.hypot(yy - 31.5, xx - 30.5)
-    image = ndimage.gaussian_filter(np.where(r < radius, 0.8, 0.2), 1.0).astype(np.float32)
+    return ndimage.gaussian_filter(np.where(r < radius, inside, outside), 1.0).astype(np.float32), r
+
+
+def test_strongest_edges_of_a_disc_lie_on_its_rim(cached_weights):
+    radius = 16.0
+    image, r = disc_image(radius=radius)
     for upsample in (1.0, 2.0):
         prob = get_detector("hed", weights=str(cached_weights), upsample=upsample).detect(image[None])[0]
         strongest = np.argsort(prob.ravel())[-100:]
         assert np.abs(r.ravel()[strongest] - radius).max() < 2.0
         assert prob[np.abs(r - radius) < 1].mean() > 0.7
         assert prob[r < radius / 2].max() < 0.1 and prob[r > radius + 8].mean() < 0.06
+
+
+@pytest.mark.parametrize("inside, outside", [(0.8, 0.2), (0.2, 0.8)])
+def test_reflect_padding_removes_the_slice_border_response(cached_weights, inside, outside):
+    image, _ = disc_image(inside=inside, outside=outside)
+    border = np.zeros(image.shape, bool)
+    border[:2], border[-2:], border[:, :2], border[:, -2:] = True, True, True, True
+    unpadded = get_detector("hed", weights=str(cached_weights), pad=0).detect(image[None])[0]
+    padded = get_detector("hed", weights=str(cached_weights), pad=8).detect(image[None])[0]
+    assert unpadded[border].max() > 0.2  # HED's zero padding (mid-grey) makes the border an edge
+    assert padded[border].max() < 0.05
 
 
 def test_cache_record_and_load(cache_copy):

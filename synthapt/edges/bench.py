@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import os
 import time
 
 import numpy as np
@@ -10,6 +12,7 @@ from scipy import ndimage
 
 from synthapt.edges.detectors import HEDDetector, HEDParams
 from synthapt.edges.hed import HED, hed_macs
+from synthapt.edges.weights import load_hed
 from synthapt.errors import ConfigError
 
 
@@ -19,6 +22,7 @@ class HEDBenchmark:
 
     slice_size: tuple[int, int]
     upsample: float
+    pad: int
     network_size: tuple[int, int]
     n_slices: int
     batch_size: int
@@ -27,19 +31,23 @@ class HEDBenchmark:
     slices_per_s: float
     gflop_per_slice: float
     gflop_per_s: float
+    load_average: float
+    """1-minute load average of the machine when the timing started (others' work slows HED)."""
 
     def summary(self) -> str:
         h, w = self.slice_size
         nh, nw = self.network_size
-        return (f"HED {h}x{w} (x{self.upsample:g} -> {nh}x{nw}), batch {self.batch_size}, "
+        return (f"HED {h}x{w} (pad {self.pad}, x{self.upsample:g} -> {nh}x{nw}), batch {self.batch_size}, "
                 f"{self.num_threads} thread(s): {self.slices_per_s:.2f} slices/s, "
-                f"{self.gflop_per_slice:.2f} GFLOP/slice, {self.gflop_per_s:.1f} GFLOP/s")
+                f"{self.gflop_per_slice:.2f} GFLOP/slice, {self.gflop_per_s:.1f} GFLOP/s "
+                f"(load average {self.load_average:.2f})")
 
 
-def benchmark_hed(size: int | tuple[int, int] = 64, upsample: float = 2.0, n_slices: int = 16,
+def benchmark_hed(size: int | tuple[int, int] = 64, upsample: float = 1.0, n_slices: int = 16,
                   batch_size: int = 8, num_threads: int = 2, model: HED | None = None,
-                  seed: int = 0) -> HEDBenchmark:
-    """Time ``HEDDetector.detect`` on ``n_slices`` smooth random slices of ``size`` pixels.
+                  seed: int = 0, pad: int = 8) -> HEDBenchmark:
+    """Time ``HEDDetector.detect`` on ``n_slices`` smooth random slices of ``size`` pixels
+    (reflect-padded by ``pad`` and upsampled by ``upsample`` as the detector does).
 
     One warm-up batch is run first and not timed. ``model`` None loads the BSDS500 weights
     (the speed does not depend on the weight values). FLOPs count 2 per multiply-accumulate.
@@ -47,16 +55,41 @@ def benchmark_hed(size: int | tuple[int, int] = 64, upsample: float = 2.0, n_sli
     height, width = (size, size) if isinstance(size, int) else size
     if height < 1 or width < 1 or n_slices < 1:
         raise ConfigError(f"benchmark: size and n_slices must be positive, got {size}, {n_slices}")
-    detector = HEDDetector(HEDParams(upsample=upsample, batch_size=batch_size, num_threads=num_threads),
-                           model=model)
+    detector = HEDDetector(HEDParams(upsample=upsample, pad=pad, batch_size=batch_size,
+                                     num_threads=num_threads), model=model)
     rng = np.random.default_rng(seed)
     images = ndimage.gaussian_filter(rng.random((n_slices, height, width)), (0, 3, 3))
     images = ((images - images.min()) / max(float(np.ptp(images)), 1e-12)).astype(np.float32)
     detector.detect(images[:batch_size])
+    load = os.getloadavg()[0]
     start = time.perf_counter()
     detector.detect(images)
     seconds = time.perf_counter() - start
-    network_size = detector.scaled_size(height, width)
+    network_size = detector.network_size(height, width)
     gflop = 2 * hed_macs(*network_size) / 1e9
-    return HEDBenchmark((height, width), upsample, network_size, n_slices, batch_size, num_threads,
-                        seconds, n_slices / seconds, gflop, gflop * n_slices / seconds)
+    return HEDBenchmark((height, width), upsample, detector.padding(height, width), network_size, n_slices, batch_size, num_threads,
+                        seconds, n_slices / seconds, gflop, gflop * n_slices / seconds, load)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m synthapt.edges.bench --size 64 128 --upsample 1 2``: print one line per case."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--size", type=int, nargs="+", default=[64, 128], help="slice edge (pixels)")
+    parser.add_argument("--upsample", type=float, nargs="+", default=[1.0, 2.0])
+    parser.add_argument("--pad", type=int, default=8, help="reflected border (pixels)")
+    parser.add_argument("--slices", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=1, help="report the fastest of this many runs")
+    args = parser.parse_args(argv)
+    model = load_hed()
+    for size in args.size:
+        for upsample in args.upsample:
+            runs = [benchmark_hed(size, upsample, args.slices, args.batch_size, args.threads, model,
+                                  pad=args.pad)
+                    for _ in range(args.repeats)]
+            print(max(runs, key=lambda r: r.slices_per_s).summary(), flush=True)
+
+
+if __name__ == "__main__":
+    main()

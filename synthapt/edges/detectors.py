@@ -25,11 +25,14 @@ from synthapt.edges.hed import HED, grey_to_hed_input
 from synthapt.errors import ConfigError, SynthaptError
 
 MAX_TORCH_THREADS = 2
+RANGE_TOLERANCE = 1e-6
+"""Values this far outside [0, 1] (float rounding) are clipped rather than refused."""
 
 
 def check_images(images: Any, where: str = "images") -> np.ndarray:
     """Validate a (B, H, W) stack of finite values in [0, 1]; returns it as float32 (a copy only
-    when the dtype differs). Raises SynthaptError naming the problem."""
+    when the dtype differs or rounding excursions are clipped). Raises SynthaptError naming the
+    problem."""
     array = np.asarray(images)
     if array.ndim != 3:
         raise SynthaptError(f"{where}: expected a (B, H, W) stack of 2D images, got shape {array.shape}")
@@ -41,8 +44,10 @@ def check_images(images: Any, where: str = "images") -> np.ndarray:
     if not np.isfinite(array).all():
         raise SynthaptError(f"{where}: contains NaN or infinite values")
     lo, hi = float(array.min()), float(array.max())
-    if lo < 0.0 or hi > 1.0:
+    if lo < -RANGE_TOLERANCE or hi > 1.0 + RANGE_TOLERANCE:
         raise SynthaptError(f"{where}: values must lie in [0, 1], got range [{lo:.4g}, {hi:.4g}]")
+    if lo < 0.0 or hi > 1.0:  # rounding error only
+        array = np.clip(array, 0.0, 1.0)
     return array
 
 
@@ -76,11 +81,15 @@ class HEDParams:
     upsample: factor (>= 1) by which each slice is enlarged (bilinear) before HED, so that its
         features span as many pixels as edges in natural photographs; the fused probability is
         resampled back to the slice size (bilinear with antialiasing).
+    pad: pixels of reflected image added on every side of a slice before HED and cropped after
+        (at most the slice size - 1): without it HED's zero padding, which is mid-grey after the
+        mean subtraction, makes the slice border itself look like an edge.
     batch_size: slices per forward pass. num_threads: torch intra-op threads (1-2) while detecting.
     weights: converted ``.pt`` or Keras ``.weights.h5`` file; None = the verified cache file.
     """
 
-    upsample: float = 2.0
+    upsample: float = 1.0
+    pad: int = 8
     batch_size: int = 8
     num_threads: int = 2
     weights: str | None = None
@@ -88,6 +97,8 @@ class HEDParams:
     def __post_init__(self) -> None:
         if not 1.0 <= self.upsample <= 8.0:
             raise ConfigError(f"edges.hed.upsample: must be within [1, 8], got {self.upsample}")
+        if self.pad < 0:
+            raise ConfigError(f"edges.hed.pad: must be >= 0, got {self.pad}")
         if self.batch_size < 1:
             raise ConfigError(f"edges.hed.batch_size: must be >= 1, got {self.batch_size}")
         if not 1 <= self.num_threads <= MAX_TORCH_THREADS:
@@ -126,26 +137,38 @@ class HEDDetector(EdgeDetector):
         self.model = model.eval().to(memory_format=torch.channels_last)
 
     def scaled_size(self, height: int, width: int) -> tuple[int, int]:
-        """Size (pixels) of a (height, width) slice as fed to the network."""
+        """Size (pixels) of a (height, width) image after upsampling (padding not included)."""
         f = self.params.upsample
         return max(1, round(height * f)), max(1, round(width * f))
 
+    def padding(self, height: int, width: int) -> int:
+        """Reflected border (pixels) added to a (height, width) slice."""
+        return max(0, min(self.params.pad, height - 1, width - 1))
+
+    def network_size(self, height: int, width: int) -> tuple[int, int]:
+        """Size (pixels) of the network input for one (height, width) slice: padded, upsampled."""
+        pad = self.padding(height, width)
+        return self.scaled_size(height + 2 * pad, width + 2 * pad)
+
     def _detect(self, images: np.ndarray) -> np.ndarray:
         n, height, width = images.shape
-        size = self.scaled_size(height, width)
-        resize = size != (height, width)
+        pad = self.padding(height, width)
+        padded = (height + 2 * pad, width + 2 * pad)
+        size = self.scaled_size(*padded)
+        resize = size != padded
         out = np.empty((n, height, width), dtype=np.float32)
         with torch_threads(self.params.num_threads), torch.inference_mode():
             for start in range(0, n, self.params.batch_size):
-                batch = torch.from_numpy(images[start:start + self.params.batch_size])
+                batch = torch.from_numpy(images[start:start + self.params.batch_size])[:, None]
+                if pad:
+                    batch = F.pad(batch, (pad, pad, pad, pad), mode="reflect")
                 if resize:
-                    batch = F.interpolate(batch[:, None], size=size, mode="bilinear", align_corners=False)[:, 0]
-                hed_input = grey_to_hed_input(batch).contiguous(memory_format=torch.channels_last)
-                prob = self.model.fused_probability(hed_input)
+                    batch = F.interpolate(batch, size=size, mode="bilinear", align_corners=False)
+                hed_input = grey_to_hed_input(batch[:, 0]).contiguous(memory_format=torch.channels_last)
+                prob = self.model.fused_probability(hed_input)[:, None]
                 if resize:
-                    prob = F.interpolate(prob[:, None], size=(height, width), mode="bilinear",
-                                         align_corners=False, antialias=True)[:, 0]
-                out[start:start + len(prob)] = prob.numpy()
+                    prob = F.interpolate(prob, size=padded, mode="bilinear", align_corners=False, antialias=True)
+                out[start:start + len(prob)] = prob[:, 0, pad:pad + height, pad:pad + width].numpy()
         return out
 
 
