@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from synthapt.apt.bundle import IonBundle
+from synthapt.apt.chunks import for_chunks
 from synthapt.apt.params import EmulationParams
 from synthapt.errors import SynthaptError
 
@@ -76,7 +77,7 @@ def magnification_stage(bundle: IonBundle, params: EmulationParams,
         raise SynthaptError(
             "magnification.field_ratio: the specimen has no geometry, so local magnification "
             "cannot find the interface; set field_ratio = 1 or enabled = false")
-    true_pos = bundle.specimen.positions[bundle.atom]
+    true_pos = bundle.true_positions_of_atoms()
     shift = magnification_displacement(geometry, true_pos, mag.field_ratio, mag.width,
                                        mag.shift_scale, mag.lateral_only)
     moved = np.linalg.norm(shift, axis=1)
@@ -95,8 +96,15 @@ def resolution_stage(bundle: IonBundle, params: EmulationParams,
         return bundle.with_stats("resolution", enabled=False)
     res = params.resolved().resolution
     sigma = np.array([res.lateral_sigma, res.lateral_sigma, res.depth_sigma], dtype=np.float32)
-    noise = rng.standard_normal((bundle.n, 3), dtype=np.float32)
-    noise *= sigma
-    noise += bundle.reconstructed()
-    return bundle.replace(position=noise).with_stats(
+    out = np.empty((bundle.n, 3), dtype=np.float32)
+    moved, source, atom = bundle.position, bundle.source_positions(), bundle.atom
+
+    def work(s: slice, g: np.random.Generator) -> None:
+        chunk = out[s]
+        g.standard_normal(dtype=np.float32, out=chunk)
+        chunk *= sigma
+        chunk += moved[s] if moved is not None else np.take(source, atom[s], axis=0)
+
+    for_chunks(bundle.n, rng, work)
+    return bundle.replace(position=out).with_stats(
         "resolution", lateral_sigma_nm=res.lateral_sigma, depth_sigma_nm=res.depth_sigma)

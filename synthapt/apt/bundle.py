@@ -31,7 +31,7 @@ class TipModel:
         """(n,) local radius of curvature (nm) of the tip surface when it passes height z (nm)."""
         cap_centre = self.apex_z - self.apex_radius
         below = np.maximum(cap_centre - z, 0.0)
-        return self.apex_radius + below * np.tan(self.shank_angle)
+        return self.apex_radius + below * float(np.tan(self.shank_angle))
 
     def radial(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(dx, dy, rho): lateral offsets and distance (nm) of (n, 3) points from the tip axis."""
@@ -49,6 +49,7 @@ class IonBundle:
     """Ions in flight through the emulation.
 
     specimen: the source Specimen (never modified).
+    atom_positions: (N, 3) float32 copy of the specimen's atom positions (nm), for fast gathers.
     atom: (n,) int64 source-atom index, -1 for background ions.
     position: (n, 3) float32 reconstructed position in nm, or None (= true positions).
     pulse: (n,) int64 pulse number, or None.
@@ -61,6 +62,7 @@ class IonBundle:
 
     specimen: Specimen
     atom: np.ndarray
+    atom_positions: np.ndarray | None = None
     position: np.ndarray | None = None
     pulse: np.ndarray | None = None
     detector_xy: np.ndarray | None = None
@@ -71,7 +73,8 @@ class IonBundle:
 
     @classmethod
     def from_specimen(cls, specimen: Specimen) -> IonBundle:
-        return cls(specimen=specimen, atom=np.arange(specimen.n_atoms, dtype=np.int64))
+        return cls(specimen=specimen, atom=np.arange(specimen.n_atoms, dtype=np.int64),
+                   atom_positions=specimen.positions.astype(np.float32))
 
     @property
     def n(self) -> int:
@@ -83,7 +86,7 @@ class IonBundle:
 
     def true_positions(self) -> np.ndarray:
         """(n, 3) float64 true positions (nm), NaN rows for background ions."""
-        out = self.specimen.positions[np.maximum(self.atom, 0)]
+        out = np.take(self.specimen.positions, np.maximum(self.atom, 0), axis=0)
         if (self.atom < 0).any():
             out[self.atom < 0] = np.nan
         return out
@@ -92,21 +95,31 @@ class IonBundle:
         """(n,) int16 true species codes, -1 for background ions."""
         if self.specimen.n_atoms == 0:
             return np.full(self.n, -1, np.int16)
-        return np.where(self.atom >= 0, self.specimen.species[np.maximum(self.atom, 0)],
-                        np.int16(-1)).astype(np.int16)
+        codes = np.take(self.specimen.species, np.maximum(self.atom, 0))
+        return np.where(self.atom >= 0, codes, np.int16(-1)).astype(np.int16)
 
     def true_phase(self) -> np.ndarray:
         """(n,) int8 true phase, -1 (NO_PHASE) for background ions."""
         if self.specimen.n_atoms == 0:
             return np.full(self.n, NO_PHASE, np.int8)
-        return np.where(self.atom >= 0, self.specimen.phase[np.maximum(self.atom, 0)],
-                        np.int8(NO_PHASE)).astype(np.int8)
+        phase = np.take(self.specimen.phase, np.maximum(self.atom, 0))
+        return np.where(self.atom >= 0, phase, np.int8(NO_PHASE)).astype(np.int8)
 
     def reconstructed(self) -> np.ndarray:
         """(n, 3) float32 reconstructed positions, nm."""
         if self.position is not None:
             return self.position
-        return self.specimen.positions[self.atom].astype(np.float32)
+        return np.take(self.source_positions(), self.atom, axis=0)
+
+    def source_positions(self) -> np.ndarray:
+        """(N, 3) float32 positions of all specimen atoms, nm."""
+        if self.atom_positions is not None:
+            return self.atom_positions
+        return self.specimen.positions.astype(np.float32)
+
+    def true_positions_of_atoms(self) -> np.ndarray:
+        """(n, 3) float64 true positions of the ions (all must come from atoms), nm."""
+        return np.take(self.specimen.positions, self.atom, axis=0)
 
     def take(self, index: np.ndarray) -> IonBundle:
         """A bundle with only the ions selected by ``index`` (boolean mask or indices)."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from synthapt.apt.bundle import IonBundle
+from synthapt.apt.chunks import for_chunks
 from synthapt.apt.params import EmulationParams
 
 
@@ -25,9 +26,16 @@ def efficiency_stage(bundle: IonBundle, params: EmulationParams,
     if not params.efficiency.enabled:
         return bundle.with_stats("efficiency", enabled=False)
     value = params.resolved().efficiency.value
-    keep = rng.random(bundle.n, dtype=np.float32) < np.float32(value)
-    kept = int(np.count_nonzero(keep))
-    return bundle.take(keep).with_stats("efficiency", value=value, evaporated=bundle.n,
+    keep = np.empty(bundle.n, dtype=bool)
+    threshold = np.float32(value)
+
+    def work(s: slice, g: np.random.Generator) -> None:
+        np.less(g.random(s.stop - s.start, dtype=np.float32), threshold, out=keep[s])
+
+    for_chunks(bundle.n, rng, work)
+    index = np.flatnonzero(keep)
+    kept = len(index)
+    return bundle.take(index).with_stats("efficiency", value=value, evaporated=bundle.n,
                                         detected=kept)
 
 
@@ -37,10 +45,12 @@ def project_to_detector(positions: np.ndarray, bundle: IonBundle, flight_path: f
     tip = bundle.tip
     dx, dy, rho = tip.radial(positions)
     radius = tip.radius_at(positions[:, 2])
-    theta = np.arcsin(np.minimum(rho / radius, 1.0))
-    distance = flight_path * np.tan(theta / image_compression)
+    theta = np.arcsin(np.minimum(rho / radius, np.float32(1.0)))
+    theta /= np.float32(image_compression)
+    distance = np.tan(theta)
+    distance *= np.float32(flight_path)
     with np.errstate(invalid="ignore", divide="ignore"):
-        scale = np.where(rho > 0, distance / rho, 0.0)
+        scale = np.where(rho > 0, distance / rho, np.float32(0.0))
     return np.stack([dx * scale, dy * scale], axis=1).astype(np.float32)
 
 
@@ -85,7 +95,7 @@ def detector_stage(bundle: IonBundle, params: EmulationParams,
     if not params.detector.enabled:
         return bundle.with_stats("detector", enabled=False)
     det = params.resolved().detector
-    true_pos = bundle.specimen.positions[bundle.atom]
+    true_pos = np.take(bundle.source_positions(), bundle.atom, axis=0)  # float32, nm
     xy = project_to_detector(true_pos, bundle, det.flight_path, det.image_compression)
     out = bundle.replace(detector_xy=xy)
     pulse = bundle.pulse if bundle.pulse is not None else np.arange(bundle.n, dtype=np.int64)

@@ -21,10 +21,12 @@ import numpy as np
 from scipy.special import ndtri
 
 from synthapt.apt.bundle import IonBundle
+from synthapt.apt.chunks import for_chunks
 from synthapt.apt.isotopes import isotopes
 from synthapt.apt.params import EmulationParams, SpectrumParams
 
 FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
+GUIDE = 4096  # guide-table cells per species for peak sampling
 IDEAL_HALF_WIDTH = 0.3  # Da, ranges around the mean atomic mass when the spectrum stage is off
 COLOURS = {"Ni": "00CC00", "Al": "0000FF", "Co": "FF00FF", "Cr": "999999", "Fe": "FF6600",
            "H": "FFFFFF", "Cu": "CC6600", "Si": "AAAA00", "Ti": "00AAAA", "Mo": "660099",
@@ -45,15 +47,39 @@ class PeakTable:
     centre: np.ndarray
     probability: np.ndarray
 
-    def cumulative_keys(self) -> np.ndarray:
-        """(P,) increasing keys: species code + cumulative probability within the element."""
-        keys = np.empty(len(self.centre))
+    def cumulative(self) -> np.ndarray:
+        """(P,) cumulative probability of each peak within its element (last one exactly 1)."""
+        out = np.empty(len(self.centre))
         for code in np.unique(self.element):
             rows = np.flatnonzero(self.element == code)
             cum = np.cumsum(self.probability[rows])
             cum[-1] = 1.0  # guard against round-off at the block end
-            keys[rows] = code + cum
-        return keys
+            out[rows] = cum
+        return out
+
+    def guide_table(self, n_species: int) -> np.ndarray:
+        """(n_species * GUIDE,) int32: for species c and u in [g, g+1) / GUIDE, the first peak of
+        c whose cumulative probability exceeds g / GUIDE (a guide table for inversion sampling)."""
+        cum = self.cumulative()
+        guide = np.zeros(n_species * GUIDE, dtype=np.int32)
+        grid = np.arange(GUIDE) / GUIDE
+        for code in range(n_species):
+            rows = np.flatnonzero(self.element == code)
+            if len(rows):
+                guide[code * GUIDE:(code + 1) * GUIDE] = rows[np.searchsorted(cum[rows], grid, side="right")]
+        return guide
+
+    def sample(self, codes: np.ndarray, u: np.ndarray, guide: np.ndarray, cum: np.ndarray) -> np.ndarray:
+        """(n,) peak index for species ``codes`` (n,) and uniforms ``u`` (n,) in [0, 1): the first
+        peak of the species whose cumulative probability exceeds u (exact inversion)."""
+        cell = (u * GUIDE).astype(np.int32)
+        cell += codes.astype(np.int32) * GUIDE
+        peak = guide[cell]
+        behind = np.flatnonzero(cum[peak] <= u)
+        while len(behind):
+            peak[behind] += 1
+            behind = behind[cum[peak[behind]] <= u[behind]]
+        return peak
 
 
 def peak_table(species_names: tuple[str, ...], spectrum: SpectrumParams) -> PeakTable:
@@ -79,22 +105,29 @@ def spectrum_stage(bundle: IonBundle, params: EmulationParams,
     """Give every ion an m/q (Da): peak by charge state and isotope, Gaussian width, thermal tail."""
     spec = params.resolved().spectrum
     peaks = peak_table(bundle.specimen.species_names, spec)
-    codes = bundle.true_species()
     if not spec.enabled:
-        mq = peaks.centre.astype(np.float32)[codes]
+        mq = peaks.centre.astype(np.float32)[bundle.true_species()]
         return bundle.replace(mass_to_charge=mq).with_stats("spectrum", enabled=False)
-    u = rng.random(bundle.n)
-    u += codes
-    peak = np.searchsorted(peaks.cumulative_keys(), u, side="right")
-    centre = peaks.centre.astype(np.float32)[peak]
+    guide, cum = peaks.guide_table(len(bundle.specimen.species_names)), peaks.cumulative()
+    centres = peaks.centre.astype(np.float32)
     rel_sigma = np.float32(1.0 / (FWHM_PER_SIGMA * spec.mass_resolving_power))
-    mq = rng.standard_normal(bundle.n, dtype=np.float32)
-    mq *= rel_sigma
-    mq += np.float32(1.0)
-    if spec.tail_fraction > 0 and spec.tail_decay > 0:
-        tail = np.flatnonzero(rng.random(bundle.n, dtype=np.float32) < spec.tail_fraction)
-        mq[tail] += rng.standard_exponential(len(tail), dtype=np.float32) * np.float32(spec.tail_decay)
-    mq *= centre
+    tail_fraction, tail_decay = np.float32(spec.tail_fraction), np.float32(spec.tail_decay)
+    species, atom = bundle.specimen.species, bundle.atom
+    mq = np.empty(bundle.n, dtype=np.float32)
+
+    def work(s: slice, g: np.random.Generator) -> None:
+        m = s.stop - s.start
+        peak = peaks.sample(np.take(species, atom[s]), g.random(m, dtype=np.float32), guide, cum)
+        out = mq[s]
+        g.standard_normal(dtype=np.float32, out=out)
+        out *= rel_sigma
+        out += np.float32(1.0)
+        if tail_fraction > 0 and tail_decay > 0:
+            tail = np.flatnonzero(g.random(m, dtype=np.float32) < tail_fraction)
+            out[tail] += g.standard_exponential(len(tail), dtype=np.float32) * tail_decay
+        out *= centres[peak]
+
+    for_chunks(bundle.n, rng, work)
     return bundle.replace(mass_to_charge=mq).with_stats(
         "spectrum", peaks=len(peaks.centre), mass_resolving_power=spec.mass_resolving_power,
         tail_fraction=spec.tail_fraction, tail_decay=spec.tail_decay)

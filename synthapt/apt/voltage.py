@@ -21,9 +21,10 @@ ELEMENTARY_CHARGE = 1.602176634e-19  # C (exact, SI 2019)
 
 def time_of_flight(mass_to_charge: np.ndarray, voltage: np.ndarray, flight_path_mm: float) -> np.ndarray:
     """(n,) time of flight in ns of ions of m/q (Da) accelerated through ``voltage`` (V)."""
-    mq = np.asarray(mass_to_charge, dtype=np.float64)
-    speed_factor = np.sqrt(ATOMIC_MASS_UNIT / (2.0 * ELEMENTARY_CHARGE))
-    return flight_path_mm * 1e-3 * speed_factor * np.sqrt(mq / voltage) * 1e9
+    mq, volts = np.asarray(mass_to_charge), np.asarray(voltage)
+    dtype = np.result_type(mq.dtype, volts.dtype, np.float32)
+    factor = flight_path_mm * 1e-3 * np.sqrt(ATOMIC_MASS_UNIT / (2.0 * ELEMENTARY_CHARGE)) * 1e9
+    return np.sqrt(mq / volts) * dtype.type(factor)
 
 
 def pulse_counters(pulse: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -48,15 +49,15 @@ def voltage_stage(bundle: IonBundle, params: EmulationParams,
         return bundle.with_stats("voltage", enabled=volt.enabled)
     pulse = bundle.pulse if bundle.pulse is not None else np.arange(bundle.n, dtype=np.int64)
     span = max(int(pulse[-1] - pulse[0]), 1)
-    progress = (pulse - pulse[0]) / span
-    v_dc = volt.v_dc_start + (volt.v_dc_end - volt.v_dc_start) * progress
-    v_pulse = volt.pulse_fraction * v_dc
+    progress = (pulse - pulse[0]).astype(np.float64) / span
+    v_dc = (volt.v_dc_start + (volt.v_dc_end - volt.v_dc_start) * progress).astype(np.float32)
+    v_pulse = v_dc * np.float32(volt.pulse_fraction)
     flight_path = params.resolved().detector.flight_path
     tof = time_of_flight(bundle.mass_to_charge, v_dc + v_pulse, flight_path)
     xy = bundle.detector_xy if bundle.detector_xy is not None else np.zeros((bundle.n, 2), np.float32)
     delta, ipp = pulse_counters(pulse)
-    epos = {"tof": tof.astype(np.float32), "v_dc": v_dc.astype(np.float32),
-            "v_pulse": v_pulse.astype(np.float32), "det_x": xy[:, 0].copy(),
+    epos = {"tof": tof.astype(np.float32), "v_dc": v_dc,
+            "v_pulse": v_pulse, "det_x": xy[:, 0].copy(),
             "det_y": xy[:, 1].copy(), "delta_pulse": delta, "ions_per_pulse": ipp}
     multi = int(np.count_nonzero(ipp > 1))
     return bundle.replace(epos=epos).with_stats(
