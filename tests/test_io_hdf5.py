@@ -80,7 +80,8 @@ def test_dataset_round_trip_exact_with_embedded_specimen(rng, tmp_path):
     assert dataclass_arrays_equal(read_specimen(tmp_path / "d.h5"), sp)
     with h5py.File(tmp_path / "d.h5") as f:
         assert f.attrs["synthapt_schema"] == SCHEMA_VERSION and f.attrs["kind"] == "dataset"
-        assert f["ions/positions"].compression == "lzf" and f["ions/positions"].chunks is not None
+        assert f["ions/positions"].chunks is not None and f["ions/positions"].compression is None
+        assert f["ions/species"].compression == "gzip" and f["truth/source_atom"].shuffle
         assert f["ions/epos/tof"].dtype == np.float32
         assert json.loads(f["provenance"][()])["instrument"] == "LEAP 5000 XS"
 

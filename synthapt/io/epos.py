@@ -17,12 +17,12 @@ import numpy as np
 from synthapt.data import EPOS_FIELDS, APTDataset
 from synthapt.errors import FormatError
 from synthapt.io.atomic import atomic_output
-from synthapt.io.pos import check_not_empty, check_plausible, read_records
+from synthapt.io.pos import check_not_empty, check_plausible, read_fields, write_records
 
 EPOS_COLUMNS = 11
 FLOAT_FIELDS = EPOS_FIELDS[:5]  # tof, v_dc, v_pulse, det_x, det_y
 UINT_FIELDS = EPOS_FIELDS[5:]  # delta_pulse, ions_per_pulse
-EPOS_DTYPE = np.dtype([("x", ">f4"), ("y", ">f4"), ("z", ">f4"), ("mass_to_charge", ">f4")]
+EPOS_DTYPE = np.dtype([("xyz", ">f4", (3,)), ("mass_to_charge", ">f4")]
                       + [(name, ">f4") for name in FLOAT_FIELDS] + [(name, ">u4") for name in UINT_FIELDS])
 """Structured big-endian record of one ePOS ion (44 bytes)."""
 
@@ -30,17 +30,10 @@ EPOS_DTYPE = np.dtype([("x", ">f4"), ("y", ">f4"), ("z", ">f4"), ("mass_to_charg
 def read_epos(path: str | os.PathLike) -> APTDataset:
     """Read an ePOS file -> APTDataset with positions, m/q, ``epos`` fields and ``pulse``."""
     p = Path(path)
-    words = read_records(p, EPOS_COLUMNS, "ePOS")
-    values = words.view(np.float32)
-    positions = np.ascontiguousarray(values[:, :3])
-    mass_to_charge = np.ascontiguousarray(values[:, 3])
-    epos = {name: np.ascontiguousarray(values[:, 4 + i]) for i, name in enumerate(FLOAT_FIELDS)}
-    epos.update({name: np.ascontiguousarray(words[:, 9 + i]) for i, name in enumerate(UINT_FIELDS)})
-    del words, values
-    check_plausible(p, positions, mass_to_charge, "ePOS")
-    for name in FLOAT_FIELDS:
-        if not np.isfinite(epos[name]).all():
-            raise FormatError(f"{p}: non-finite (NaN/inf) {name} values; wrong byte order or not an ePOS file?")
+    fields, stats = read_fields(p, EPOS_DTYPE, "ePOS")
+    check_plausible(p, fields["xyz"], fields["mass_to_charge"], "ePOS", (stats["xyz"], stats["mass_to_charge"]))
+    positions, mass_to_charge = fields.pop("xyz"), fields.pop("mass_to_charge")
+    epos = {name: fields[name] for name in EPOS_FIELDS}
     pulse = np.cumsum(epos["delta_pulse"], dtype=np.int64)
     return APTDataset(positions=positions, mass_to_charge=mass_to_charge, epos=epos, pulse=pulse,
                       metadata={"source_file": p.name, "source_format": "ePOS"})
@@ -81,10 +74,5 @@ def write_epos(path: str | os.PathLike, dataset: APTDataset) -> None:
     """Write ``dataset`` as ePOS (big-endian); missing ePOS fields via ``epos_fields_of``."""
     check_not_empty(path, dataset)
     fields = epos_fields_of(dataset)
-    out = np.empty(dataset.n_ions, dtype=EPOS_DTYPE)
-    out["x"], out["y"], out["z"] = dataset.positions.T
-    out["mass_to_charge"] = dataset.mass_to_charge
-    for name, arr in fields.items():
-        out[name] = arr
-    with atomic_output(path) as tmp:
-        out.tofile(tmp)
+    fields.update(xyz=dataset.positions, mass_to_charge=dataset.mass_to_charge)
+    write_records(path, EPOS_DTYPE, fields, dataset.n_ions)

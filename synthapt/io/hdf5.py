@@ -3,8 +3,9 @@
 Root attributes ``synthapt_schema`` (int, currently 1) and ``kind`` ("specimen" | "dataset").
 Groups: ``/specimen`` (ground-truth atoms), ``/ions`` (detected ions, ``/ions/epos``), ``/ranges``
 (range table), ``/truth`` (per-ion ground-truth links), ``/config`` (TOML text), ``/provenance``
-(JSON text). Large arrays are chunked and LZF-compressed with byte shuffling; nothing
-time-dependent is stored, so the same input gives a byte-identical file.
+(JSON text). Large arrays are chunked; integer arrays are gzip-compressed with byte shuffling,
+floating-point arrays stay unfiltered for read speed. Nothing time-dependent is stored, so the
+same input gives a byte-identical file.
 """
 
 from __future__ import annotations
@@ -28,9 +29,12 @@ CHUNK_BYTES = 4 << 20
 """Target chunk size (bytes) of compressed datasets."""
 COMPRESS_MIN_ELEMENTS = 4096
 """Arrays smaller than this are stored contiguous and uncompressed."""
-COMPRESSION = {"compression": "lzf", "shuffle": True}
-"""Filter choice: LZF with byte shuffling reads at several hundred MB/s on one core (gzip is
-3-5x slower to decompress for a few % smaller files; see benchmarks/io_bench.py)."""
+COMPRESSION = {"compression": "gzip", "compression_opts": 1, "shuffle": True}
+"""Filters of integer and boolean arrays (species/phase codes, atom indices, pulse counts), which
+shrink 3-15x; gzip level 1 with byte shuffling compressed smaller and decompressed faster than
+LZF in our measurements. Floating-point arrays (coordinates, m/q) are chunked but not filtered:
+on float32 coordinates LZF+shuffle saves only ~14 % of the size but makes reading 10 M ions
+~2.5x slower, and gzip is slower still (see docs/io.md)."""
 
 
 # ---------------------------------------------------------------------------- generic helpers
@@ -50,8 +54,9 @@ def _json(obj: Any) -> str:
         raise SynthaptError(f"cannot store metadata as JSON ({exc})") from None
 
 
-def write_array(group: h5py.Group, name: str, array: Any) -> h5py.Dataset:
-    """Store ``array`` as dataset ``name``: chunked + compressed if large, never time-stamped."""
+def write_array(group: h5py.Group, name: str, array: Any, compress: bool | None = None) -> h5py.Dataset:
+    """Store ``array`` as dataset ``name``, never time-stamped. Large arrays are chunked (~4 MiB
+    chunks) and, if ``compress`` (default: for integer/bool arrays), gzip-compressed."""
     arr = np.asarray(array)
     if arr.dtype.kind in "US" or arr.dtype == object:
         data = np.array([str(v) for v in arr.reshape(-1)], dtype=object).reshape(arr.shape)
@@ -60,8 +65,10 @@ def write_array(group: h5py.Group, name: str, array: Any) -> h5py.Dataset:
         return group.create_dataset(name, data=arr, track_times=False)
     row_bytes = max(1, arr.itemsize * int(np.prod(arr.shape[1:])))
     rows = int(min(arr.shape[0], max(1, CHUNK_BYTES // row_bytes)))
+    if compress is None:
+        compress = arr.dtype.kind in "biu"
     return group.create_dataset(name, data=arr, chunks=(rows, *arr.shape[1:]), track_times=False,
-                                **COMPRESSION)
+                                **(COMPRESSION if compress else {}))
 
 
 def write_text(group: h5py.Group, name: str, text: str) -> h5py.Dataset:
