@@ -150,7 +150,7 @@ def run_stages(stages: list[Stage], workdir: Path, natoms: int, threads: int = 1
         for stage in stages:
             if on_stage is not None:
                 on_stage(stage)
-            _execute(lmp, stage, on_step, log_path)
+            extra = _execute(lmp, stage, on_step, log_path)
             values = {key: float(lmp.get_thermo(key)) for key in THERMO_KEYS}
             if not all(math.isfinite(v) for v in values.values()):
                 raise SimulationError(f"LAMMPS {stage.name}: thermo output is not finite "
@@ -158,7 +158,7 @@ def run_stages(stages: list[Stage], workdir: Path, natoms: int, threads: int = 1
             if int(lmp.get_natoms()) != natoms:
                 raise SimulationError(f"LAMMPS {stage.name}: {natoms - int(lmp.get_natoms())} "
                                       f"atoms lost; log: {_log_tail(log_path)}")
-            thermo[stage.name] = values
+            thermo[stage.name] = {**values, **extra}
         n = natoms
         x = np.ctypeslib.as_array(lmp.gather_atoms("x", 1, 3), shape=(3 * n,)).reshape(n, 3).copy()
         types = np.ctypeslib.as_array(lmp.gather_atoms("type", 0, 1), shape=(n,)).copy()
@@ -170,10 +170,15 @@ def run_stages(stages: list[Stage], workdir: Path, natoms: int, threads: int = 1
 
 
 def _execute(lmp: Any, stage: Stage, on_step: Callable[[Stage, int], None] | None,
-             log_path: Path) -> None:
+             log_path: Path) -> dict[str, float]:
+    """Run the stage's commands; returns Monte-Carlo swap counts if the stage had swaps."""
     lines = stage.commands.splitlines()
+    extra: dict[str, float] = {}
     try:
         for line in lines:
+            if line.split()[:2] == ["unfix", "swap"]:  # fix atom/swap: attempts, accepted
+                extra = {"swap_attempts": float(lmp.extract_fix("swap", 0, 1, 0)),
+                         "swap_accepted": float(lmp.extract_fix("swap", 0, 1, 1))}
             if (on_step is not None and line.startswith("run") and stage.steps
                     and PROGRESS_FIX in stage.commands):
                 def callback(_caller, step, _nlocal, _tag, _x, _f, stage=stage):
@@ -186,3 +191,4 @@ def _execute(lmp: Any, stage: Stage, on_step: Callable[[Stage, int], None] | Non
         message = " ".join(str(exc).split())
         raise SimulationError(f"LAMMPS {stage.name} failed: {message}; log: "
                               f"{_log_tail(log_path)}") from None
+    return extra

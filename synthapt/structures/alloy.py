@@ -183,15 +183,17 @@ def to_ase(positions: np.ndarray, species: np.ndarray, elements: tuple[str, ...]
 
 
 def l12_order_parameter(species: np.ndarray, sublattice: np.ndarray, solute: int) -> float:
-    """Long-range order of L1_2: ``(p - c) / (min(1, 4c) - c)`` with p the solute fraction on the
-    corner sublattice and c the overall solute fraction: 1 when the corners hold as much solute as
-    the composition allows, 0 for a random solid solution."""
+    """Long-range order of L1_2: ``(p - c) / (p_max - c)`` with p the solute fraction on the
+    corner sublattice, c the overall solute fraction and ``p_max = min(1, c / f)`` the most the
+    corners (a fraction f of the sites, 1/4 in bulk) can hold: 1 when the corners hold as much
+    solute as the composition allows, 0 for a random solid solution."""
     corners = sublattice == 0
     c = float(np.mean(species == solute))
     if not corners.any() or c == 0:
         return float("nan")
     p = float(np.mean(species[corners] == solute))
-    return (p - c) / (min(1.0, 4.0 * c) - c)
+    p_max = min(1.0, c / float(np.mean(corners)))
+    return (p - c) / (p_max - c)
 
 
 def sublattice_from_positions(positions: np.ndarray, box: np.ndarray,
