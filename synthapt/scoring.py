@@ -213,10 +213,10 @@ def score_files(segmentation_files: list[str | Path] = (), truth: str | Path | N
     mesh) against the ground truth in ``truth`` (a dataset .h5). Without ``truth`` the dataset
     ``dataset.h5`` beside the first segmentation file is used. Returns a case-result dict."""
     segmentation_files = [Path(p) for p in segmentation_files]
-    if labels is None and not segmentation_files:
-        raise SynthaptError("score: nothing to score (give segmentation files or --labels)")
     if mesh is not None and labels is None:
         raise SynthaptError("score: --mesh needs --labels (the per-ion labels of the same method)")
+    if labels is None and not segmentation_files:
+        raise SynthaptError("score: nothing to score (give segmentation files or --labels)")
     if truth is None:
         beside = segmentation_files[0].parent / "dataset.h5" if segmentation_files else None
         if beside is None or not beside.is_file():

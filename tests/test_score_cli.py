@@ -157,3 +157,21 @@ def test_bad_threshold_is_an_error(files):
     line = cli_error("score", "--truth", files / "dataset.h5", "--labels", files / "perfect.npy",
                      "--fail-under", "speed=3")
     assert "'speed' is not a metric" in line
+
+
+def test_json_is_deterministic(files, tmp_path):
+    texts = []
+    for k in range(2):
+        out = tmp_path / f"run{k}.json"
+        r = invoke("score", "--truth", files / "dataset.h5", "--labels", files / "wrong2pct.npy",
+                   "--mesh", files / "shifted.stl", "--json", out, "--quiet")
+        assert r.exit_code == 0, r.output
+        texts.append(out.read_bytes())
+    assert texts[0] == texts[1]
+    assert b"NaN" not in texts[0]
+
+
+def test_nothing_to_score_and_mesh_without_labels(files):
+    assert "nothing to score" in cli_error("score", "--truth", files / "dataset.h5")
+    assert "--mesh needs --labels" in cli_error("score", "--truth", files / "dataset.h5",
+                                                "--mesh", files / "exact.ply")
