@@ -10,7 +10,7 @@ from synthapt.config import from_dict, read_toml
 from synthapt.data import Specimen
 from synthapt.errors import SynthaptError
 from synthapt.md.config import SimulationConfig
-from synthapt.md.simulate import simulate
+from synthapt.md.generator import simulate
 
 
 def load_simulation_config(path: str | os.PathLike, threads: int | None = None) -> SimulationConfig:

@@ -188,7 +188,7 @@ class IsolatedSpec:
         bound = self.radius * np.exp(2 * self.radius_sigma) * factors.max()
         if 2 * bound + self.min_gap > box.min():
             raise ConfigError(f"geometry.radius: particles of bounding radius {bound:.3g} nm "
-                              f"plus min_gap do not fit in the box {tuple(box)} nm")
+                              f"plus min_gap do not fit in the box {tuple(float(b) for b in box)} nm")
         if self.count == 0:
             inflation = ((bound + 0.5 * self.min_gap) / bound) ** 3 * factors.max() ** 3 / factors.prod()
             if self.volume_fraction * inflation > RSA_LIMIT:
