@@ -29,6 +29,9 @@ TARGETS: dict[str, float] = {
     "plateau_error": 0.5,
 }
 """Accuracy targets of the validation suite (direction from ``synthapt.metrics.METRICS``)."""
+PROFILE_IONS = 2_000_000
+"""Profiles computed for figures only (results without stored profiles) use at most this many
+ions, a fixed random subset."""
 SUMMARY_METRICS = ("accuracy", "dice", "iou", "interface_distance_mean", "interface_distance_p95",
                    "profile_rmse", "plateau_error", "interface_width_error", "interface_shift")
 
@@ -228,9 +231,9 @@ def _load_artifacts(case: CaseResult, notes: list[str]) -> dict[str, Any] | None
 
     inputs = case.data.get("inputs") or {}
     folder = case.folder
-    dataset_path = Path(inputs["dataset"]) if "dataset" in inputs else (
+    dataset_path = _resolve(inputs["dataset"], folder) if "dataset" in inputs else (
         folder / "dataset.h5" if folder else None)
-    if dataset_path is None or not dataset_path.is_file():
+    if dataset_path is None or not Path(dataset_path).is_file():
         return None
     dataset = read_dataset(dataset_path)
     segs = {}
@@ -245,15 +248,25 @@ def _load_artifacts(case: CaseResult, notes: list[str]) -> dict[str, Any] | None
     return {"dataset": dataset, "segmentations": segs}
 
 
+def _resolve(spec: str, folder: Path | None) -> str:
+    """A file named in a result's ``inputs``: as given if it exists (relative to the working
+    folder), else relative to the result's folder. ``file.h5:/inner`` specs keep their suffix."""
+    path, sep, inner = spec.partition(".h5:")
+    file_part = path + ".h5" if sep else spec
+    if Path(file_part).exists() or folder is None or Path(file_part).is_absolute():
+        return spec
+    return str(folder / file_part) + (":" + inner if sep else "")
+
+
 def _method_result(method: str, inputs: dict[str, str], folder: Path | None):
     """A method's segmentation file, or its user labels (+ mesh) named in ``inputs``."""
     from synthapt.scoring import UserSegmentation, read_labels, read_mesh
 
     if f"{method}.labels" in inputs:
         mesh = inputs.get(f"{method}.mesh")
-        return UserSegmentation(read_labels(inputs[f"{method}.labels"]),
-                                None if mesh is None else read_mesh(mesh), method)
-    seg_path = Path(inputs[method]) if method in inputs else (
+        return UserSegmentation(read_labels(_resolve(inputs[f"{method}.labels"], folder)),
+                                None if mesh is None else read_mesh(_resolve(mesh, folder)), method)
+    seg_path = Path(_resolve(inputs[method], folder)) if method in inputs else (
         folder / f"seg_{method}.h5" if folder else None)
     if seg_path is None or not seg_path.is_file():
         return None
@@ -269,6 +282,11 @@ def _profiles_from_artifacts(artifacts: dict[str, Any], notes: list[str]) -> dic
     dataset = artifacts["dataset"]
     if dataset.truth is None or dataset.truth.geometry is None:
         return {}
+    if dataset.n_ions > PROFILE_IONS:
+        pick = np.sort(np.random.default_rng(0).choice(dataset.n_ions, PROFILE_IONS, replace=False))
+        dataset = dataset.subset(pick)
+        notes.append(f"profiles drawn from a fixed random {PROFILE_IONS} of the ions "
+                     "(the scores use all ions)")
     params = ScoreParams()
     profiles = {"truth": truth_profile_of_dataset(dataset, params.bin_width)}
     for method, result in artifacts["segmentations"].items():

@@ -151,3 +151,13 @@ def test_report_renders_in_headless_chromium(scored, tmp_path):
     # the check itself fails on a missing image
     (out / "case000_labels.png").unlink()
     assert render_title(out / "index.html", tmp_path / "profile") == "images:4 broken:1"
+
+
+def test_relative_inputs_resolve_against_the_result_folder(scored, tmp_path, monkeypatch):
+    monkeypatch.chdir(scored)
+    r = invoke("score", "--truth", "dataset.h5", "--labels", "labels.npy", "--mesh", "mesh.ply",
+               "--json", "rel.json", "--quiet")
+    assert r.exit_code == 0, r.output
+    monkeypatch.chdir(tmp_path)
+    write_report(load_results(scored / "rel.json"), tmp_path / "rep")
+    assert len(image_sources(tmp_path / "rep" / "index.html")) == 4
