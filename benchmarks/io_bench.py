@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -93,7 +94,8 @@ def main() -> None:
         print(json.dumps(child(fmt, op, args.n, Path(path), args.repeat)))
         return
     raw_mib = args.n * 16 / 2**20
-    print(f"# synthapt I/O benchmark: {args.n:,} ions (raw x,y,z,m/q = {raw_mib:.0f} MiB)")
+    print(f"# synthapt I/O benchmark: {args.n:,} ions (raw x,y,z,m/q = {raw_mib:.0f} MiB); "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
     print(f"{'format':8s} {'op':5s} {'seconds':>8s} {'M ions/s':>9s} {'peak RSS+ MiB':>14s} "
           f"{'tracemalloc MiB':>16s} {'file MiB':>9s}")
     results = {}
@@ -107,6 +109,8 @@ def main() -> None:
                       f"{r['peak_rss_extra_mib']:14.0f} {r['tracemalloc_peak_mib']:16.0f} {r['file_mib']:9.0f}")
             path.unlink()
     ratio = results[("h5", "read")]["seconds"] / results[("pos", "read")]["seconds"]
+    print(f"# load average {os.getloadavg()[0]:.1f} at end; write memory: see tracemalloc (RSS peak "
+          f"already reached while building the dataset)")
     print(f"POS read: {results[('pos', 'read')]['mions_per_s']:.1f} M ions/s (target >= 50); "
           f"HDF5 read / POS read time: {ratio:.2f}x (target <= 2)")
 
