@@ -205,3 +205,26 @@ def test_bad_specimens(big):
     empty = big.replace(positions=np.zeros((0, 3)), species=np.zeros(0), phase=np.zeros(0))
     with pytest.raises(SynthaptError, match="no atoms"):
         emulate(empty, bare(), seed=0)
+
+
+def test_detector_field_of_view(needle_specimen):
+    params = bare(shape=ShapeParams(apex_radius=4.0), detector=DetectorParams(radius=40.0))
+    ds = emulate(needle_specimen, params, seed=1)
+    hits = np.hypot(ds.epos["det_x"], ds.epos["det_y"])
+    assert hits.max() <= 40.0
+    lost = ds.metadata["stages"]["detector"]["lost_outside_detector"]
+    full = emulate(needle_specimen, replace(params, detector=DetectorParams()), seed=1)
+    assert lost > 0 and full.n_ions == ds.n_ions + lost
+    assert np.hypot(full.epos["det_x"], full.epos["det_y"]).max() > 40.0
+
+
+def test_all_stages_off_reproduces_the_specimen(big):
+    params = bare(evaporation=EvaporationParams(enabled=False), voltage=VoltageParams(enabled=False))
+    ds = emulate(big, params, seed=0)
+    assert ds.n_ions == big.n_atoms
+    assert np.array_equal(ds.truth.source_atom, np.arange(big.n_atoms))
+    assert np.array_equal(ds.positions, big.positions.astype(np.float32))
+    assert np.array_equal(ds.truth.position, big.positions)
+    assert np.array_equal(ds.truth.phase, big.phase)
+    assert np.array_equal(ds.species, big.species)
+    assert ds.epos is None and np.array_equal(ds.pulse, np.arange(big.n_atoms))

@@ -98,13 +98,20 @@ def detector_stage(bundle: IonBundle, params: EmulationParams,
     true_pos = np.take(bundle.source_positions(), bundle.atom, axis=0)  # float32, nm
     xy = project_to_detector(true_pos, bundle, det.flight_path, det.image_compression)
     out = bundle.replace(detector_xy=xy)
-    pulse = bundle.pulse if bundle.pulse is not None else np.arange(bundle.n, dtype=np.int64)
+    outside = 0
+    if det.radius is not None:
+        seen = np.flatnonzero(np.hypot(xy[:, 0], xy[:, 1]) <= det.radius)
+        outside = bundle.n - len(seen)
+        out = out.take(seen)
+        xy = out.detector_xy
+    pulse = out.pulse if out.pulse is not None else np.arange(out.n, dtype=np.int64)
     multi = int(np.count_nonzero(pulse[1:] == pulse[:-1]))
-    lost = dead_zone_losses(pulse, xy, bundle.mass_to_charge, det.dead_zone_radius)
+    lost = dead_zone_losses(pulse, xy, out.mass_to_charge, det.dead_zone_radius)
     n_lost = int(np.count_nonzero(lost))
     if n_lost:
         out = out.take(~lost)
     return out.with_stats("detector", flight_path_mm=det.flight_path,
                           image_compression=det.image_compression,
-                          dead_zone_radius_mm=det.dead_zone_radius,
+                          dead_zone_radius_mm=det.dead_zone_radius, detector_radius_mm=det.radius,
+                          lost_outside_detector=outside,
                           same_pulse_followers=multi, lost_in_dead_zone=n_lost)

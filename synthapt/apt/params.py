@@ -117,14 +117,18 @@ class SpectrumParams:
 @dataclass(frozen=True)
 class DetectorParams:
     """Point projection onto the detector (flight path mm, image compression factor) and the
-    multi-hit dead zone (radius mm; 0 switches it off). None takes the instrument's value."""
+    multi-hit dead zone (radius mm; 0 switches it off). None takes the instrument's value.
+    ``radius`` (mm): ions landing farther from the detector centre are lost (field of view);
+    None: the detector sees the whole tip."""
 
     enabled: bool = True
     flight_path: float | None = None
     image_compression: float | None = None
     dead_zone_radius: float | None = None
+    radius: float | None = None
 
     def __post_init__(self) -> None:
+        _positive("detector.radius", self.radius)
         _positive("detector.flight_path", self.flight_path)
         _positive("detector.image_compression", self.image_compression)
         _positive("detector.dead_zone_radius", self.dead_zone_radius, allow_zero=True)
