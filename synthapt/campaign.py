@@ -1,0 +1,461 @@
+"""Validation campaigns: a suite of cases run through Dask, resumable, keyed by config hash.
+
+A suite file (TOML, see ``validation/suites/``) holds ``suite_version``, ``name``, an optional
+``description``, a ``[base]`` case (a ``CaseConfig``) and a ``[grid]`` of axes whose cartesian
+product gives the cases. An axis is either a dotted key with a list of values::
+
+    [grid]
+    "emulation.detection_efficiency" = [0.37, 0.52, 0.80]
+
+or a table of named options, each a table of overrides deep-merged into the base::
+
+    [grid.geometry.layered]
+    simulation.structure.geometry = { kind = "layered", thickness = 4.0 }
+
+``run_campaign`` runs every case (``synthapt.case.run_case``) on a Dask cluster (a LocalCluster
+of single-threaded worker processes by default, or SLURM through dask-jobqueue), one folder per
+case hash; a rerun reuses every finished case. ``generate`` writes each case's dataset only.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import logging
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from synthapt.case import (CASE_FILE, RESULT_FILE, CaseConfig, case_hash, generate_case,
+                           read_json, run_case, write_json)
+from synthapt.config import from_dict, read_toml, to_dict
+from synthapt.errors import ConfigError, SynthaptError
+
+SUITE_KEYS = ("suite_version", "name", "description", "base", "grid")
+SUITE_FORMAT_VERSION = 1
+BUILTIN_SUITES = Path(__file__).resolve().parents[1] / "validation" / "suites"
+CAMPAIGN_FILE = "campaign.json"
+
+
+@dataclass(frozen=True)
+class SuiteCase:
+    """One case of a suite: its config, the grid option chosen on each axis, its hash."""
+
+    case: CaseConfig
+    labels: dict[str, str]
+    hash: str
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A versioned set of cases (base case x grid)."""
+
+    name: str
+    version: int
+    description: str
+    cases: tuple[SuiteCase, ...]
+    source: dict = field(default_factory=dict)
+
+    def manifest(self) -> dict:
+        """What identifies the suite's content: name, version, case names and hashes."""
+        return {"suite": self.name, "suite_version": self.version,
+                "cases": [{"name": c.case.name, "hash": c.hash, "labels": c.labels}
+                          for c in self.cases]}
+
+
+def load_suite(path: str | Path) -> Suite:
+    """Read a suite file (or a built-in suite name: "quick", "paper"); errors name the key."""
+    path = Path(path)
+    if not path.exists() and (BUILTIN_SUITES / f"{path}.toml").is_file():
+        path = BUILTIN_SUITES / f"{path}.toml"
+    return suite_from_dict(read_toml(path), str(path))
+
+
+def suite_from_dict(data: dict, where: str = "suite") -> Suite:
+    """Build a suite from TOML data; ``where`` (the file name) prefixes every error."""
+    unknown = sorted(set(data) - set(SUITE_KEYS))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(SUITE_KEYS)})")
+    version = data.get("suite_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ConfigError(f"{where}: suite_version: expected a positive integer, got {version!r}")
+    name = data.get("name")
+    if not isinstance(name, str) or not name or "/" in name:
+        raise ConfigError(f"{where}: name: expected a non-empty string without '/', got {name!r}")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise ConfigError(f"{where}: description: expected a string, got {description!r}")
+    base = data.get("base", {})
+    if not isinstance(base, dict):
+        raise ConfigError(f"{where}: base: expected a table")
+    base = {"name": name, **base}
+    _build_case(base, where, "base")  # errors in the base name base.<key>
+    axes = _parse_grid(data.get("grid", {}), where)
+    for axis, options in axes:  # each option alone, so an error names its grid key
+        for option, override in options:
+            _build_case(_merge(base, override), where, f"grid.{_key(axis)}.{_key(option)}")
+    cases, seen = [], {}
+    for choice in itertools.product(*(options for _, options in axes)):
+        merged = base
+        labels = {}
+        for (axis, _), (option, override) in zip(axes, choice):
+            merged = _merge(merged, override)
+            labels[axis] = option
+        label = ",".join(f"{axis}={option}" for axis, option in labels.items())
+        merged = {**merged, "name": f"{name}[{label}]" if label else merged["name"]}
+        case = _build_case(merged, where, f"case {merged['name']}")
+        key = case_hash(case)
+        if key in seen:
+            raise ConfigError(f"{where}: cases {seen[key]} and {case.name} are identical")
+        seen[key] = case.name
+        cases.append(SuiteCase(case, labels, key))
+    return Suite(name, version, description, tuple(cases), source=copy.deepcopy(data))
+
+
+def _key(name: str) -> str:
+    return f'"{name}"' if "." in name else name
+
+
+def _build_case(data: dict, where: str, section: str) -> CaseConfig:
+    prefix = section if section == "base" else ""
+    try:
+        return from_dict(CaseConfig, data, prefix)
+    except ConfigError as exc:
+        message = str(exc)
+        if section != "base" or not message.startswith("base"):
+            message = f"{section}: {message}"
+        raise ConfigError(f"{where}: {message}") from None
+
+
+def _parse_grid(grid: Any, where: str) -> list[tuple[str, list[tuple[str, dict]]]]:
+    """[(axis, [(option name, override dict), ...]), ...] in file order."""
+    if not isinstance(grid, dict):
+        raise ConfigError(f"{where}: grid: expected a table")
+    axes = []
+    for axis, spec in grid.items():
+        if isinstance(spec, list):
+            if not spec:
+                raise ConfigError(f"{where}: grid.{_key(axis)}: empty list of values")
+            options = [(_format_value(v), _nested(axis, v)) for v in spec]
+            name = axis.rsplit(".", 1)[-1]
+        elif isinstance(spec, dict):
+            if not spec:
+                raise ConfigError(f"{where}: grid.{axis}: no options")
+            for option, override in spec.items():
+                if not isinstance(override, dict):
+                    raise ConfigError(f"{where}: grid.{axis}.{option}: expected a table of overrides")
+            options, name = list(spec.items()), axis
+        else:
+            raise ConfigError(f"{where}: grid.{_key(axis)}: expected a list of values or a table "
+                              f"of named overrides, got {spec!r}")
+        if len({o for o, _ in options}) != len(options):
+            raise ConfigError(f"{where}: grid.{_key(axis)}: repeated value")
+        axes.append((name, options))
+    names = [a for a, _ in axes]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{where}: grid: two axes are both named {names[0]!r}")
+    return axes
+
+
+def _format_value(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _nested(dotted: str, value: Any) -> dict:
+    out: Any = value
+    for part in reversed(dotted.split(".")):
+        out = {part: out}
+    return out
+
+
+def _merge(base: dict, override: dict) -> dict:
+    """Deep merge: tables merge key by key, any other value replaces (so does a table whose
+    ``kind`` differs from the base's, e.g. another geometry)."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and \
+                value.get("kind", out[key].get("kind")) == out[key].get("kind"):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+# ---------------------------------------------------------------------------------- clusters
+
+@dataclass(frozen=True)
+class SlurmOptions:
+    """SLURM jobs for ``dask_jobqueue.SLURMCluster``: each job is one worker running one case.
+
+    queue: partition; account: project to charge; walltime: "HH:MM:SS" per job;
+    cores: CPUs per job (the case's LAMMPS/torch threads); memory: per job (e.g. "4GB");
+    jobs: how many jobs (workers) run at once; interface: network interface the workers reach
+    the scheduler on (e.g. "ib0"); log_directory: where SLURM writes job logs;
+    job_extra_directives: extra ``#SBATCH`` lines (e.g. "--qos=short").
+    """
+
+    queue: str | None = None
+    account: str | None = None
+    walltime: str = "01:00:00"
+    cores: int = 1
+    memory: str = "4GB"
+    jobs: int = 1
+    interface: str | None = None
+    scheduler_host: str | None = None
+    log_directory: str | None = None
+    job_extra_directives: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.cores < 1:
+            raise ConfigError(f"slurm.cores: {self.cores} must be >= 1")
+        if self.jobs < 1:
+            raise ConfigError(f"slurm.jobs: {self.jobs} must be >= 1")
+        parts = self.walltime.split(":")
+        if not (1 <= len(parts) <= 3 and all(p.isdigit() for p in parts)):
+            raise ConfigError(f"slurm.walltime: {self.walltime!r} is not [[HH:]MM:]SS")
+        from dask.utils import parse_bytes
+
+        try:
+            parse_bytes(self.memory)
+        except ValueError:
+            raise ConfigError(f"slurm.memory: {self.memory!r} is not a size like '4GB'") from None
+
+
+def load_slurm_options(path: str | Path | None = None, **overrides: Any) -> SlurmOptions:
+    """SlurmOptions from a TOML or YAML file (top level or a ``[slurm]`` table) plus overrides."""
+    data: dict = {}
+    if path is not None:
+        path = Path(path)
+        if path.suffix in (".yaml", ".yml"):
+            import yaml
+
+            try:
+                data = yaml.safe_load(path.read_text()) or {}
+            except FileNotFoundError:
+                raise ConfigError(f"{path}: file not found") from None
+            except yaml.YAMLError as exc:
+                raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        else:
+            data = read_toml(path)
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a table of SLURM options")
+        data = data.get("slurm", data)
+    data = {**data, **{k: v for k, v in overrides.items() if v is not None}}
+    try:
+        return from_dict(SlurmOptions, data, "slurm")
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}" if path else str(exc)) from None
+
+
+def make_cluster(cluster: str = "local", workers: int | None = None, threads: int = 1,
+                 slurm: SlurmOptions | None = None):
+    """A started Dask cluster: ``local`` (worker processes, 1 task each) or ``slurm``."""
+    if cluster == "local":
+        from distributed import LocalCluster
+
+        n_workers = workers or max(1, (os.cpu_count() or 1) // max(1, threads))
+        return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                            dashboard_address=None, silence_logs=logging.ERROR,
+                            env={"OMP_NUM_THREADS": str(threads)})
+    if cluster == "slurm":
+        from dask_jobqueue import SLURMCluster
+
+        slurm = slurm or SlurmOptions()
+        scheduler_options: dict = {"dashboard_address": None}
+        if slurm.scheduler_host:
+            scheduler_options["host"] = slurm.scheduler_host
+        try:
+            jobs = SLURMCluster(
+                queue=slurm.queue, account=slurm.account, walltime=slurm.walltime,
+                cores=1, processes=1, job_cpu=slurm.cores, memory=slurm.memory,
+                interface=slurm.interface, python=sys.executable,
+                log_directory=slurm.log_directory, job_extra_directives=list(slurm.job_extra_directives),
+                job_script_prologue=[f"export OMP_NUM_THREADS={slurm.cores}"],
+                scheduler_options=scheduler_options, silence_logs=logging.ERROR)
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise SynthaptError(f"slurm: cannot start the Dask scheduler ({exc})") from None
+        jobs.scale(jobs=workers or slurm.jobs)
+        return jobs
+    raise ConfigError(f"cluster: {cluster!r} is not one of 'local', 'slurm'")
+
+
+# --------------------------------------------------------------------------------- campaigns
+
+@dataclass(frozen=True)
+class CampaignOutcome:
+    """What a campaign produced: results in suite order, failures {case name: error}."""
+
+    out: Path
+    results: tuple[dict, ...]
+    failures: dict[str, str]
+    reused: int
+    computed: int
+
+
+def run_campaign(suite: Suite | str | Path, out: str | Path, cluster: str = "local",
+                 workers: int | None = None, threads: int = 1, slurm: SlurmOptions | None = None,
+                 resume: bool = False, force: bool = False, progress=None,
+                 report: bool = True) -> CampaignOutcome:
+    """Run every case of ``suite`` into ``out/<case-hash>/`` and aggregate the results.
+
+    Writes ``out/campaign.json`` (suite manifest), ``out/results.json``, ``out/results.csv``
+    (one row per case and method) and, when ``report``, an HTML report. Finished cases found in
+    ``out`` are reused; an ``out`` with other content is refused unless ``resume`` (reuse its
+    finished cases) or ``force`` (recompute this suite's cases). ``threads``: LAMMPS/torch
+    threads per case (local workers default to cores // threads). Raises SynthaptError naming
+    the failed cases after writing the aggregates of the others.
+    """
+    suite = suite if isinstance(suite, Suite) else load_suite(suite)
+    out = _prepare_out(suite, Path(out), resume, force, RESULT_FILE)
+    threads = slurm.cores if cluster == "slurm" and slurm else threads
+    outcome = _execute(suite, out, run_case, RESULT_FILE, cluster, workers, threads, slurm,
+                       progress, "cases")
+    rows = [r for r in outcome.results]
+    write_json(out / "results.json", {**suite.manifest(), "results": rows})
+    write_results_csv(out / "results.csv", suite, rows)
+    if report and rows:
+        _write_report(out, suite, rows)
+    _raise_failures(outcome, suite)
+    return outcome
+
+
+def generate(suite: Suite | str | Path, out: str | Path, cluster: str = "local",
+             workers: int | None = None, threads: int = 1, slurm: SlurmOptions | None = None,
+             resume: bool = False, force: bool = False, progress=None) -> dict:
+    """Write every case's dataset (HDF5 with truth, POS, ePOS, RRNG) and ``out/manifest.json``.
+
+    The manifest lists each case's name, hash, parameters and the SHA-256 of each file (paths
+    relative to ``out``). Returns the manifest.
+    """
+    suite = suite if isinstance(suite, Suite) else load_suite(suite)
+    out = _prepare_out(suite, Path(out), resume, force, CASE_FILE)
+    threads = slurm.cores if cluster == "slurm" and slurm else threads
+    outcome = _execute(suite, out, generate_case, CASE_FILE, cluster, workers, threads, slurm,
+                       progress, "datasets")
+    cases = []
+    for record in outcome.results:
+        files = {f"{record['hash']}/{name}": digest for name, digest in record["files"].items()}
+        cases.append({**record, "folder": record["hash"], "files": files})
+    manifest = {"suite": suite.name, "suite_version": suite.version, "cases": cases}
+    write_json(out / "manifest.json", manifest)
+    _raise_failures(outcome, suite)
+    return manifest
+
+
+def _prepare_out(suite: Suite, out: Path, resume: bool, force: bool, marker: str) -> Path:
+    """Create or check ``out``; write its campaign.json. See ``run_campaign`` for the rules."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out}: exists and is not a folder")
+    manifest = suite.manifest()
+    existing = out / CAMPAIGN_FILE
+    same = existing.is_file() and read_json(existing) == manifest
+    if out.is_dir() and any(out.iterdir()) and not same and not (resume or force):
+        raise ConfigError(f"{out}: exists with other content; pass --resume to reuse its "
+                          "finished cases or --force to recompute them")
+    out.mkdir(parents=True, exist_ok=True)
+    if force:
+        for sc in suite.cases:
+            if (out / sc.hash).is_dir():
+                shutil.rmtree(out / sc.hash)
+    write_json(existing, manifest)
+    return out
+
+
+def _execute(suite: Suite, out: Path, task: Callable, marker: str, cluster: str,
+             workers: int | None, threads: int, slurm: SlurmOptions | None, progress,
+             what: str) -> CampaignOutcome:
+    """Run ``task(case, out, threads)`` for each unfinished case on Dask; gather in suite order."""
+    done = {sc.hash for sc in suite.cases if (out / sc.hash / marker).is_file()}
+    todo = [sc for sc in suite.cases if sc.hash not in done]
+    failures: dict[str, str] = {}
+    bar = progress.add_task(what, total=len(suite.cases), completed=len(done)) if progress else None
+    if todo:
+        from distributed import Client, as_completed
+
+        n_workers = workers
+        if cluster == "local":
+            n_workers = min(len(todo), workers or max(1, (os.cpu_count() or 1) // max(1, threads)))
+        with make_cluster(cluster, n_workers, threads, slurm) as dask_cluster, \
+                Client(dask_cluster) as client:
+            futures = {client.submit(task, sc.case, str(out), threads, key=f"{what}-{sc.hash}",
+                                     pure=False, retries=0): sc for sc in todo}
+            for future in as_completed(futures):
+                sc = futures[future]
+                try:
+                    future.result()
+                except Exception as exc:  # noqa: BLE001 - one failed case must not stop the rest
+                    failures[sc.case.name] = _one_line(exc)
+                if bar is not None:
+                    progress.advance(bar)
+    results = [read_json(out / sc.hash / marker) for sc in suite.cases
+               if (out / sc.hash / marker).is_file()]
+    return CampaignOutcome(out, tuple(results), failures, reused=len(done),
+                           computed=len(todo) - len(failures))
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}" if not isinstance(
+        exc, SynthaptError) else text[0]
+
+
+def _raise_failures(outcome: CampaignOutcome, suite: Suite) -> None:
+    if outcome.failures:
+        name, message = next(iter(outcome.failures.items()))
+        raise SynthaptError(f"{len(outcome.failures)} of {len(suite.cases)} cases failed "
+                            f"(results of the others are in {outcome.out}); {name}: {message}")
+
+
+def flatten_scores(scores: dict, prefix: str = "") -> dict[str, Any]:
+    """Scalar metrics as {dotted.name: value}; arrays and lists are left out."""
+    flat = {}
+    for key, value in scores.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten_scores(value, f"{name}."))
+        elif isinstance(value, (int, float, str, bool)) or value is None:
+            flat[name] = value
+    return flat
+
+
+def result_rows(suite: Suite, results: list[dict]) -> list[dict]:
+    """One row per (case, method): case name, hash, grid labels, method, scalar metrics."""
+    labels = {sc.hash: sc.labels for sc in suite.cases}
+    rows = []
+    for result in results:
+        for method, scores in result["scores"].items():
+            rows.append({"case": result["name"], "hash": result["hash"],
+                         **labels.get(result["hash"], {}), "method": method,
+                         **flatten_scores(scores)})
+    return rows
+
+
+def write_results_csv(path: Path, suite: Suite, results: list[dict]) -> None:
+    import csv
+    import io
+
+    from synthapt.io.atomic import atomic_output
+
+    rows = result_rows(suite, results)
+    columns: list[str] = []
+    for row in rows:
+        columns += [c for c in row if c not in columns]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    with atomic_output(path) as tmp:
+        tmp.write_text(buffer.getvalue())
+
+
+def _write_report(out: Path, suite: Suite, results: list[dict]) -> None:
+    """The campaign's HTML report, through ``synthapt.report`` where it offers one."""
+    try:
+        from synthapt.report import write_campaign_report
+    except ImportError:
+        return
+    write_campaign_report(out / "report.html", results, title=f"synthapt campaign: {suite.name}")

@@ -1,0 +1,323 @@
+"""One validation case: simulate -> emulate -> segment (each method) -> score.
+
+A ``CaseConfig`` is the typed, TOML-loadable configuration of one case: the MD simulation
+(``synthapt.md.SimulationConfig``), the atom-probe emulation (``synthapt.apt.EmulationParams``),
+the segmentation methods to score (``SegmentationPlan``), a seed and a name. Its results are
+keyed by ``case_hash`` (SHA-256 of everything but the name), so two suites that share a case
+share its results.
+
+``run_case`` writes the case's files into ``out_dir/<case-hash>/``: ``specimen.h5`` (ground-truth
+atoms), ``dataset.h5`` (emulated ions with per-ion truth), ``seg_<method>.h5`` (each segmentation)
+and ``result.json`` (scores, file checksums), each through a write-then-rename; ``result.json`` is
+written last, so its presence marks a finished case.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import shutil
+import time
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from synthapt.apt import EmulationParams
+from synthapt.config import config_hash, to_dict
+from synthapt.errors import ConfigError, SynthaptError
+from synthapt.io.atomic import atomic_output
+from synthapt.md import SimulationConfig
+from synthapt.segment import SegmentParams
+
+EDGE_METHODS = ("hed", "canny", "sobel")
+RESULT_FILE = "result.json"
+TIMINGS_FILE = "timings.json"
+CASE_FILE = "case.json"
+
+
+@dataclass(frozen=True)
+class SegmentationPlan:
+    """The segmentation methods a case scores.
+
+    methods: edge detectors run through ``synthapt.segment.segment`` ("hed", "canny", "sobel").
+    iso_values: iso-concentration baselines, at.% of ``iso_element`` (one method each).
+    iso_element: the partitioning element of the iso-surfaces (e.g. "Al").
+    params: ``SegmentParams`` shared by the edge methods (voxel size nm, delocalization nm, ...).
+    """
+
+    methods: tuple[str, ...] = ("hed", "canny")
+    iso_values: tuple[float, ...] = (10.0, 15.0, 20.0)
+    iso_element: str = "Al"
+    params: SegmentParams = field(default_factory=SegmentParams)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "methods", tuple(self.methods))
+        object.__setattr__(self, "iso_values", tuple(float(v) for v in self.iso_values))
+        for name in self.methods:
+            if name not in EDGE_METHODS:
+                raise ConfigError(f"segmentation.methods: unknown method {name!r} "
+                                  f"(known: {', '.join(EDGE_METHODS)})")
+        if len(set(self.methods)) != len(self.methods):
+            raise ConfigError(f"segmentation.methods: repeated method in {list(self.methods)}")
+        for value in self.iso_values:
+            if not 0.0 < value < 100.0:
+                raise ConfigError(f"segmentation.iso_values: {value} at.% is not in (0, 100)")
+        if len(set(self.iso_values)) != len(self.iso_values):
+            raise ConfigError(f"segmentation.iso_values: repeated value in {list(self.iso_values)}")
+        if not self.methods and not self.iso_values:
+            raise ConfigError("segmentation: no method to run (methods and iso_values are empty)")
+        if not self.iso_element:
+            raise ConfigError("segmentation.iso_element: must name an element")
+
+    @property
+    def method_names(self) -> tuple[str, ...]:
+        """Result names in run order: the edge methods, then ``iso-<element>-<value>``."""
+        return self.methods + tuple(iso_method_name(self.iso_element, v) for v in self.iso_values)
+
+
+def iso_method_name(element: str, value: float) -> str:
+    return f"iso-{element}-{value:g}"
+
+
+@dataclass(frozen=True)
+class CaseConfig:
+    """One validation case. ``seed`` drives every random step (MD velocities, emulation)."""
+
+    name: str = "case"
+    seed: int = 0
+    simulation: SimulationConfig = field(default_factory=SimulationConfig)
+    emulation: EmulationParams = field(default_factory=EmulationParams)
+    segmentation: SegmentationPlan = field(default_factory=SegmentationPlan)
+
+    def __post_init__(self) -> None:
+        if not self.name or "/" in self.name or "\n" in self.name:
+            raise ConfigError(f"name: {self.name!r} must be a non-empty single line without '/'")
+        if not 0 <= self.seed < 2**32:
+            raise ConfigError(f"seed: {self.seed} is not in [0, 2**32)")
+        if self.simulation.seed not in (0, self.seed):
+            raise ConfigError(f"simulation.seed: {self.simulation.seed} differs from the case "
+                              f"seed {self.seed}; set only 'seed'")
+        object.__setattr__(self, "simulation", self.simulation.replace(seed=self.seed))
+
+    def replace(self, **changes: Any) -> CaseConfig:
+        return replace(self, **changes)
+
+
+def case_hash(case: CaseConfig) -> str:
+    """16-hex-digit SHA-256 of the case configuration without its name."""
+    data = to_dict(case)
+    data.pop("name", None)
+    return config_hash(data)
+
+
+def sha256_file(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_json(path: str | Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise SynthaptError(f"{path}: cannot read JSON ({exc})") from None
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    """Deterministic JSON (sorted keys, NaN as null) through a write-then-rename."""
+    text = json.dumps(jsonable(data), indent=2, sort_keys=True, allow_nan=False) + "\n"
+    with atomic_output(path) as tmp:
+        tmp.write_text(text)
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON data from numpy scalars/arrays, dataclasses and tuples; non-finite -> None."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return jsonable(to_dict(value))
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def set_threads(threads: int) -> None:
+    """Limit the compute threads of this process (torch intra-op; LAMMPS gets them per run)."""
+    import torch
+
+    torch.set_num_threads(max(1, int(threads)))
+
+
+def prepare_folder(folder: Path) -> None:
+    """Create ``folder``, emptying what an interrupted run left there."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+
+
+def simulate_and_emulate(case: CaseConfig, threads: int = 1):
+    """(Specimen, APTDataset, timings {stage: s}) of ``case`` (LAMMPS on ``threads`` threads)."""
+    from synthapt.apt import emulate
+    from synthapt.md import simulate
+
+    timings = {}
+    start = time.perf_counter()
+    simulation = _with_threads(case.simulation, threads)
+    specimen = simulate(simulation)
+    timings["simulate"] = time.perf_counter() - start
+    start = time.perf_counter()
+    dataset = emulate(specimen, case.emulation, seed=case.seed)
+    timings["emulate"] = time.perf_counter() - start
+    return specimen, dataset, timings
+
+
+def _with_threads(simulation: SimulationConfig, threads: int) -> SimulationConfig:
+    """The simulation config with its LAMMPS thread count set, where it has one."""
+    for section_name in ("md", None):
+        section = getattr(simulation, section_name) if section_name else simulation
+        if section is not None and "threads" in {f.name for f in fields(section)}:
+            changed = replace(section, threads=int(threads))
+            return replace(simulation, **{section_name: changed}) if section_name else changed
+    return simulation
+
+
+def segmentations(plan: SegmentationPlan, dataset):
+    """Yield (method name, SegmentationResult) for every method of ``plan``."""
+    from synthapt.isosurface import iso_segment
+    from synthapt.segment import segment
+
+    for name in plan.methods:
+        yield name, segment(dataset, _with_detector(plan.params, name))
+    for value in plan.iso_values:
+        yield iso_method_name(plan.iso_element, value), iso_segment(
+            dataset, plan.iso_element, value, **_iso_kwargs(plan.params))
+
+
+def _with_detector(params: SegmentParams, detector: str) -> SegmentParams:
+    names = {f.name for f in fields(params)}
+    key = "detector" if "detector" in names else "edge_detector"
+    return replace(params, **{key: detector})
+
+
+def _iso_kwargs(params: SegmentParams) -> dict:
+    """Voxel settings shared with the edge methods, so the baseline sees the same grid."""
+    import inspect
+
+    from synthapt.isosurface import iso_segment
+
+    accepted = set(inspect.signature(iso_segment).parameters)
+    return {f.name: getattr(params, f.name) for f in fields(params) if f.name in accepted
+            and f.name not in ("dataset", "element", "iso_value")}
+
+
+def run_case(case: CaseConfig, out_dir: str | Path, threads: int = 1) -> dict:
+    """Run one case into ``out_dir/<case-hash>/`` and return its case-result dict.
+
+    The dict is ``synthapt.scoring.score_case``'s (scores and proxigrams per method) plus
+    ``hash``, ``n_atoms`` and ``files`` (SHA-256 of each file in the folder). A case whose
+    ``result.json`` exists is not recomputed: its stored result is returned.
+    """
+    from synthapt.io.hdf5 import write_dataset, write_specimen
+    from synthapt.scoring import score_case
+    from synthapt.segment import write_segmentation
+
+    key = case_hash(case)
+    folder = Path(out_dir) / key
+    if (folder / RESULT_FILE).is_file():
+        return read_json(folder / RESULT_FILE)
+    set_threads(threads)
+    prepare_folder(folder)
+    specimen, dataset, timings = simulate_and_emulate(case, threads)
+    config = to_dict(case)
+    with atomic_output(folder / "specimen.h5") as tmp:
+        write_specimen(tmp, specimen, config=case)
+    with atomic_output(folder / "dataset.h5") as tmp:
+        write_dataset(tmp, dataset, config=case)
+    results = {}
+    for method, result in _timed(segmentations(case.segmentation, dataset), timings):
+        with atomic_output(folder / f"seg_{method}.h5") as tmp:
+            write_segmentation(tmp, result)
+        results[method] = result
+    start = time.perf_counter()
+    record = score_case(results, dataset, name=case.name, config=config)
+    timings["score"] = time.perf_counter() - start
+    files = sorted(p.name for p in folder.iterdir() if p.suffix == ".h5")
+    record.update({
+        "hash": key, "n_atoms": int(specimen.n_atoms),
+        "files": {name: sha256_file(folder / name) for name in files},
+        "provenance": _provenance(case.seed),
+    })
+    write_json(folder / TIMINGS_FILE, timings)
+    write_json(folder / RESULT_FILE, record)
+    return read_json(folder / RESULT_FILE)
+
+
+def _provenance(seed: int) -> dict:
+    """Versions and seed; no command line (a worker's is not the user's) and nothing timed."""
+    from synthapt.provenance import provenance
+
+    record = provenance(seed=seed)
+    record.pop("command_line", None)
+    return record
+
+
+def _timed(pairs, timings: dict):
+    """Pass (method, result) pairs through, recording each segmentation's time in ``timings``."""
+    iterator = iter(pairs)
+    while True:
+        start = time.perf_counter()
+        try:
+            method, result = next(iterator)
+        except StopIteration:
+            return
+        timings[f"segment_{method}"] = time.perf_counter() - start
+        yield method, result
+
+
+def generate_case(case: CaseConfig, out_dir: str | Path, threads: int = 1) -> dict:
+    """Write the case's emulated dataset into ``out_dir/<case-hash>/`` without segmenting.
+
+    Files: ``dataset.h5`` (ions, per-ion ground truth and the specimen), ``dataset.pos``,
+    ``dataset.epos``, ``ranges.rrng``; then ``case.json`` (parameters and SHA-256 checksums),
+    written last. Returns the ``case.json`` content; an existing one is returned as is.
+    """
+    from synthapt.io.epos import write_epos
+    from synthapt.io.hdf5 import write_dataset
+    from synthapt.io.pos import write_pos
+    from synthapt.io.rrng import write_rrng
+
+    key = case_hash(case)
+    folder = Path(out_dir) / key
+    if (folder / CASE_FILE).is_file():
+        return read_json(folder / CASE_FILE)
+    set_threads(threads)
+    prepare_folder(folder)
+    specimen, dataset, _ = simulate_and_emulate(case, threads)
+    config = to_dict(case)
+    writers = [("dataset.h5", lambda p: write_dataset(p, dataset, config=case, specimen=specimen)),
+               ("dataset.pos", lambda p: write_pos(p, dataset)),
+               ("dataset.epos", lambda p: write_epos(p, dataset)),
+               ("ranges.rrng", lambda p: write_rrng(p, dataset.ranges))]
+    for name, write in writers:
+        with atomic_output(folder / name) as tmp:
+            write(tmp)
+    record = {
+        "name": case.name, "hash": key, "parameters": config,
+        "n_atoms": int(specimen.n_atoms), "n_ions": int(dataset.n_ions),
+        "files": {name: sha256_file(folder / name) for name, _ in writers},
+    }
+    write_json(folder / CASE_FILE, record)
+    return read_json(folder / CASE_FILE)

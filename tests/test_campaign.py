@@ -1,0 +1,165 @@
+"""Campaigns on a Dask LocalCluster: two tiny real cases (LAMMPS -> emulation -> segmentation ->
+scores), a campaign killed after its first case and rerun, output-folder rules, ``generate``."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from synthapt.campaign import generate, load_suite, run_campaign
+from synthapt.case import read_json, sha256_file
+from synthapt.errors import ConfigError
+
+TINY = Path(__file__).parent / "data" / "campaign_tiny.toml"
+CASE_FILES = {"specimen.h5", "dataset.h5", "seg_canny.h5", "seg_iso-Al-15.h5", "timings.json",
+              "result.json"}
+
+
+def _finished(out: Path) -> list[Path]:
+    return sorted(out.glob("*/result.json"))
+
+
+@pytest.fixture(scope="module")
+def killed_then_resumed(tmp_path_factory):
+    """Run the tiny suite in a subprocess with one worker, SIGKILL its whole process group as
+    soon as the first case has finished, then rerun it in this process with --resume."""
+    out = tmp_path_factory.mktemp("campaign") / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "synthapt", "campaign", "run", str(TINY), "--out", str(out),
+         "--workers", "1", "--quiet"],
+        start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not _finished(out) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    _, stderr = proc.communicate()
+    assert len(_finished(out)) == 1, stderr.decode()[-2000:]
+    first = _finished(out)[0].parent
+    before = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in first.iterdir()}
+    outcome = run_campaign(TINY, out, workers=2, resume=True, report=True)
+    return out, first, before, outcome
+
+
+def test_resumed_campaign_reuses_the_finished_case(killed_then_resumed):
+    out, first, before, outcome = killed_then_resumed
+    assert (outcome.reused, outcome.computed, outcome.failures) == (1, 1, {})
+    after = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in first.iterdir()}
+    assert after == before  # not one file of the finished case was rewritten
+
+
+def test_campaign_results_are_complete(killed_then_resumed):
+    out, _, _, outcome = killed_then_resumed
+    suite = load_suite(TINY)
+    assert [r["hash"] for r in outcome.results] == [sc.hash for sc in suite.cases]
+    for sc in suite.cases:
+        folder = out / sc.hash
+        assert {p.name for p in folder.iterdir()} == CASE_FILES  # no temporary leftovers
+        result = read_json(folder / "result.json")
+        assert result["name"] == sc.case.name
+        assert result["config"]["seed"] == 5
+        assert 1000 < result["n_atoms"] < 3000 and 0 < result["n_ions"] < result["n_atoms"]
+        for name, digest in result["files"].items():
+            assert sha256_file(folder / name) == digest
+        for method in ("canny", "iso-Al-15"):
+            scores = result["scores"][method]
+            assert 0.0 <= scores["accuracy"] <= 1.0
+            assert scores["n_ions"] == result["n_ions"]
+    aggregate = read_json(out / "results.json")
+    assert [r["hash"] for r in aggregate["results"]] == [sc.hash for sc in suite.cases]
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert [(r["geometry"], r["method"]) for r in rows] == [
+        ("layered", "canny"), ("layered", "iso-Al-15"), ("isolated", "canny"),
+        ("isolated", "iso-Al-15")]
+    for row in rows:
+        result = read_json(out / row["hash"] / "result.json")
+        assert float(row["accuracy"]) == pytest.approx(result["scores"][row["method"]]["accuracy"])
+    report = (out / "report.html").read_text()
+    assert all(sc.case.name in report for sc in suite.cases)
+
+
+def test_rerun_of_a_finished_campaign_recomputes_nothing(killed_then_resumed):
+    out, _, _, _ = killed_then_resumed
+    stamps = {p: p.stat().st_mtime_ns for p in out.glob("*/*")}
+    outcome = run_campaign(TINY, out, report=False)  # same suite: no flag needed
+    assert (outcome.reused, outcome.computed) == (2, 0)
+    assert {p: p.stat().st_mtime_ns for p in out.glob("*/*")} == stamps
+
+
+def test_case_results_are_deterministic(killed_then_resumed, tmp_path):
+    """The same case run again in a fresh folder gives byte-identical data and result files."""
+    out, first, _, _ = killed_then_resumed
+    suite = load_suite(TINY)
+    sc = next(s for s in suite.cases if s.hash == first.name)
+    from synthapt.case import run_case
+
+    run_case(sc.case, tmp_path)
+    for name in ("specimen.h5", "dataset.h5", "seg_canny.h5", "result.json"):
+        assert sha256_file(tmp_path / sc.hash / name) == sha256_file(first / name), name
+
+
+def test_used_output_folder_is_refused_unless_resume_or_force(killed_then_resumed, tmp_path):
+    out, first, _, _ = killed_then_resumed
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="exists with other content; pass --resume"):
+        run_campaign(TINY, other)
+    assert sorted(p.name for p in other.iterdir()) == ["notes.txt"]
+    # a different suite in a used campaign folder is refused too
+    changed = tmp_path / "changed.toml"
+    changed.write_text(TINY.read_text().replace("seed = 5", "seed = 6"))
+    with pytest.raises(ConfigError, match="exists with other content"):
+        run_campaign(changed, out)
+    assert read_json(out / "campaign.json")["cases"][0]["hash"] in {p.parent.name for p in _finished(out)}
+
+
+def test_force_recomputes(tmp_path):
+    suite = load_suite(TINY)
+    one = suite.__class__(suite.name, suite.version, suite.description, suite.cases[:1])
+    out = tmp_path / "out"
+    run_campaign(one, out, workers=1, report=False)
+    result = out / one.cases[0].hash / "result.json"
+    inode = result.stat().st_ino
+    outcome = run_campaign(one, out, workers=1, force=True, report=False)
+    assert (outcome.reused, outcome.computed) == (0, 1)
+    assert result.stat().st_ino != inode
+
+
+def test_generate_writes_datasets_and_checksummed_manifest(tmp_path):
+    from synthapt.io.hdf5 import read_dataset
+    from synthapt.io.pos import read_pos
+    from synthapt.io.rrng import read_rrng
+
+    out = tmp_path / "gen"
+    from typer.testing import CliRunner
+
+    from synthapt.cli import app
+
+    run = CliRunner().invoke(app, ["generate", str(TINY), "--out", str(out), "--quiet"])
+    assert run.exit_code == 0, run.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    suite = load_suite(TINY)
+    assert [c["hash"] for c in manifest["cases"]] == [sc.hash for sc in suite.cases]
+    for entry, sc in zip(manifest["cases"], suite.cases):
+        assert entry["parameters"]["name"] == sc.case.name
+        assert entry["parameters"]["simulation"]["structure"]["geometry"] == \
+            sc.case.simulation.structure.geometry
+        assert sorted(entry["files"]) == sorted(f"{sc.hash}/{n}" for n in (
+            "dataset.h5", "dataset.pos", "dataset.epos", "ranges.rrng"))
+        for rel, digest in entry["files"].items():
+            assert sha256_file(out / rel) == digest
+        dataset = read_dataset(out / sc.hash / "dataset.h5")
+        assert dataset.truth is not None and dataset.n_ions == entry["n_ions"]
+        pos = read_pos(out / sc.hash / "dataset.pos")
+        assert pos.n_ions == dataset.n_ions
+        assert (out / sc.hash / "dataset.epos").stat().st_size == 44 * dataset.n_ions
+        assert read_rrng(out / sc.hash / "ranges.rrng").ion_names == dataset.ranges.ion_names
+        assert not list((out / sc.hash).glob("seg_*"))  # no segmentation

@@ -1,0 +1,156 @@
+"""Suite files: loading, grid expansion, case hashes, errors naming the offending key."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from synthapt.campaign import load_slurm_options, load_suite, suite_from_dict
+from synthapt.case import CaseConfig, case_hash
+from synthapt.config import from_dict
+from synthapt.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+SUITES = ROOT / "validation" / "suites"
+TINY = Path(__file__).parent / "data" / "campaign_tiny.toml"
+
+LAYER = {"kind": "layered", "thicknesses": [1.4], "centers": [1.4]}
+BASE = {"seed": 5, "simulation": {"structure": {"box": [2.8, 2.8, 2.8], "geometry": LAYER}},
+        "segmentation": {"methods": ["canny"], "iso_values": [15.0]}}
+
+
+def suite(**changes):
+    data = {"suite_version": 1, "name": "t", "base": BASE}
+    data.update(changes)
+    return suite_from_dict(data, "t.toml")
+
+
+def test_paper_suite_is_the_full_grid():
+    paper = load_suite("paper")  # built-in name resolves to validation/suites/paper.toml
+    assert paper.version == 1 and paper.name == "paper"
+    assert len(paper.cases) == 27
+    assert len({c.hash for c in paper.cases}) == 27
+    geometries = {c.case.simulation.structure.geometry["kind"] for c in paper.cases}
+    assert geometries == {"layered", "isolated", "interconnected"}
+    efficiencies = sorted({c.case.emulation.efficiency.value for c in paper.cases})
+    sigmas = sorted({c.case.emulation.resolution.lateral_sigma for c in paper.cases})
+    assert efficiencies == [0.37, 0.52, 0.80]
+    assert sigmas == [0.3, 0.5, 0.8]
+    first = paper.cases[0]
+    assert first.labels == {"geometry": "layered", "value": "0.37", "lateral_sigma": "0.3"}
+    assert first.case.name == "paper[geometry=layered,value=0.37,lateral_sigma=0.3]"
+    # the fixed base seed drives every case, MD included
+    assert {c.case.seed for c in paper.cases} == {2024}
+    assert {c.case.simulation.seed for c in paper.cases} == {2024}
+    assert paper.cases[0].case.segmentation.method_names == (
+        "hed", "canny", "iso-Al-10", "iso-Al-15", "iso-Al-20")
+
+
+def test_quick_suite_is_small():
+    quick = load_suite(SUITES / "quick.toml")
+    assert [c.labels["geometry"] for c in quick.cases] == ["layered", "isolated"]
+    for sc in quick.cases:
+        assert max(sc.case.simulation.structure.box) <= 6.0
+        assert sc.case.simulation.md.steps <= 500
+
+
+def test_hash_ignores_the_name_and_follows_every_value():
+    tiny = load_suite(TINY)
+    case = tiny.cases[0].case
+    assert case_hash(case.replace(name="renamed")) == tiny.cases[0].hash
+    assert case_hash(case.replace(seed=6)) != tiny.cases[0].hash
+    other = case.replace(emulation=case.emulation.replace(instrument="leap4000xhr"))
+    assert case_hash(other) != tiny.cases[0].hash
+    # same config given in another key order: same hash
+    assert load_suite(TINY).cases[1].hash == tiny.cases[1].hash
+
+
+def test_geometry_override_replaces_the_table_of_another_kind():
+    s = suite(grid={"geometry": {"ball": {"simulation": {"structure": {"geometry": {
+        "kind": "isolated", "radius": 0.9, "count": 1}}}}}})
+    assert s.cases[0].case.simulation.structure.geometry == {"kind": "isolated", "radius": 0.9,
+                                                             "count": 1}
+
+
+def test_list_axis_and_table_axis_multiply():
+    s = suite(grid={"seed": [1, 2, 3], "detector": {
+        "xs": {"emulation": {"instrument": "leap5000xs"}},
+        "hr": {"emulation": {"instrument": "leap4000xhr"}}}})
+    assert len(s.cases) == 6
+    assert [c.case.seed for c in s.cases] == [1, 1, 2, 2, 3, 3]
+    assert s.cases[1].case.name == "t[seed=1,detector=hr]"
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"base": {**BASE, "emulation": {"resolution": {"lateral_sigmaa": 0.3}}}},
+     "base.emulation.resolution.lateral_sigmaa"),
+    ({"grid": {"g": {"a": {"emulation": {"efficiency": {"valeu": 0.5}}}}}},
+     "grid.g.a.emulation.efficiency.valeu"),
+    ({"grid": {"emulation.efficiency.valeu": [0.5]}}, "emulation.efficiency.valeu"),
+    ({"grid": {"emulation.efficiency.value": [0.5, 1.5]}}, "efficiency.value: must be in (0, 1]"),
+    ({"base": {**BASE, "segmentation": {"methods": ["hde"]}}}, "segmentation.methods: unknown method 'hde'"),
+    ({"base": {**BASE, "segmentation": {"iso_values": [150.0]}}}, "segmentation.iso_values: 150.0"),
+    ({"base": {**BASE, "simulation": {**BASE["simulation"], "md": {"steps": -1}}}}, "md.steps"),
+    ({"grdi": {}}, "unknown key 'grdi'"),
+    ({"suite_version": "1"}, "suite_version: expected a positive integer"),
+    ({"grid": {"seed": []}}, "grid.seed: empty list"),
+    ({"grid": {"seed": [1, 1]}}, "grid.seed: repeated value"),
+    ({"grid": {"g": {"a": {}, "b": {"name": "x"}}}}, "are identical"),
+    ({"base": {**BASE, "simulation": {**BASE["simulation"], "seed": 9}}}, "simulation.seed: 9 differs"),
+])
+def test_suite_errors_name_the_key(changes, message):
+    with pytest.raises(ConfigError) as info:
+        suite(**changes)
+    text = str(info.value)
+    assert message in text
+    assert text.startswith("t.toml: ")
+    assert "\n" not in text
+
+
+def test_cli_reports_a_bad_suite_in_one_line(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(TINY.read_text().replace("steps = 10", "stepz = 10"))
+    proc = subprocess.run([sys.executable, "-m", "synthapt", "campaign", "run", str(bad), "--out",
+                           str(tmp_path / "out"), "--quiet"], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: ")
+    assert "base.simulation.md.stepz" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_show_lists_hashes():
+    proc = subprocess.run([sys.executable, "-m", "synthapt", "campaign", "show", str(TINY)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    tiny = load_suite(TINY)
+    for sc in tiny.cases:
+        assert f"{sc.hash}  {sc.case.name}" in proc.stdout
+
+
+def test_case_config_round_trips_through_from_dict():
+    case = load_suite(TINY).cases[0].case
+    from synthapt.config import to_dict
+
+    again = from_dict(CaseConfig, to_dict(case))
+    assert case_hash(again) == case_hash(case)
+
+
+def test_slurm_options_from_toml_and_yaml(tmp_path):
+    toml = tmp_path / "slurm.toml"
+    toml.write_text('[slurm]\nqueue = "short"\naccount = "apt"\ncores = 8\nmemory = "16GB"\n')
+    yaml = tmp_path / "slurm.yaml"
+    yaml.write_text("queue: short\naccount: apt\ncores: 8\nmemory: 16GB\nwalltime: '02:00:00'\n")
+    a = load_slurm_options(toml)
+    b = load_slurm_options(yaml, cores=4)
+    assert (a.queue, a.account, a.cores, a.memory, a.walltime) == ("short", "apt", 8, "16GB", "01:00:00")
+    assert (b.cores, b.walltime) == (4, "02:00:00")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("queue: short\nwalltime: two hours\n")
+    with pytest.raises(ConfigError, match="slurm.walltime: 'two hours'"):
+        load_slurm_options(bad)
+    with pytest.raises(ConfigError, match="unknown key 'slurm.qeue'"):
+        load_slurm_options(None, qeue="x")
