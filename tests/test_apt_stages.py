@@ -228,3 +228,18 @@ def test_all_stages_off_reproduces_the_specimen(big):
     assert np.array_equal(ds.truth.phase, big.phase)
     assert np.array_equal(ds.species, big.species)
     assert ds.epos is None and np.array_equal(ds.pulse, np.arange(big.n_atoms))
+
+
+def test_output_does_not_depend_on_thread_count(big, monkeypatch):
+    import synthapt.apt.chunks
+
+    monkeypatch.setattr(synthapt.apt.chunks, "CHUNK", 10_000)  # 11 chunks
+    params = EmulationParams(shape=ShapeParams(kind="box"), background=BackgroundParams(fraction=0.01))
+    results = []
+    for threads in ("1", "3"):
+        monkeypatch.setenv("SYNTHAPT_THREADS", threads)
+        results.append(emulate(big, params, seed=21))
+    a, b = results
+    assert np.array_equal(a.positions, b.positions)
+    assert np.array_equal(a.mass_to_charge, b.mass_to_charge)
+    assert np.array_equal(a.truth.source_atom, b.truth.source_atom)
