@@ -24,6 +24,9 @@ import numpy as np
 
 from synthapt.data import MATRIX, NO_PHASE, PRECIPITATE, APTDataset, Profile
 from synthapt.errors import ConfigError, SynthaptError
+from synthapt.mesh_metrics import (  # noqa: F401  (re-exported)
+    face_sample_points, hull_distance, interface_coverage, interface_distance, mesh_arrays,
+    weighted_quantile)
 from synthapt.profile_metrics import (  # noqa: F401  (re-exported)
     WIDTH_PER_SIGMA, common_elements, fit_interface, partitioning_element, plateau_composition,
     profile_rmse)
@@ -50,6 +53,8 @@ METRICS: dict[str, Metric] = {
     "interface_distance_max": Metric("nm", "lower", "maximum |d| over the scored mesh"),
     "interface_area_scored": Metric("nm2", "higher", "mesh area scored (boundary caps excluded)"),
     "interface_area_excluded_fraction": Metric("", "lower", "mesh area fraction on the dataset boundary"),
+    "true_interface_distance_mean": Metric("nm", "lower", "area-weighted mean distance of the true interface to the mesh"),
+    "interface_coverage": Metric("", "higher", "true-interface area fraction within coverage_tolerance of the mesh"),
     "profile_rmse": Metric("at.%", "lower", "largest per-element RMSE of the profile within the window"),
     "profile_rmse_<El>": Metric("at.%", "lower", "RMSE of element El's profile within the window"),
     "plateau_error": Metric("at.%", "lower", "largest |recovered - true| plateau concentration"),
@@ -91,6 +96,7 @@ class ScoreParams:
     min_bin_ions: profile bins with fewer ions are ignored (too noisy).
     boundary_margin: mesh faces whose centre lies within this distance of the dataset's convex
         hull are boundary caps and are not scored.
+    coverage_tolerance: true interface within this distance of the mesh counts as found.
     mesh_subdivisions: each triangle is evaluated at n*n evenly spread points.
     bin_width: bin width of profiles computed here.
     element: the partitioning element for width/shift; "" picks the one with the largest
@@ -103,6 +109,7 @@ class ScoreParams:
     fit_window: float = 4.0
     min_bin_ions: int = 10
     boundary_margin: float = 1.0
+    coverage_tolerance: float = 0.5
     mesh_subdivisions: int = 2
     bin_width: float = 0.2
     element: str = ""
@@ -113,6 +120,8 @@ class ScoreParams:
                 raise ConfigError(f"score.{name}: must be > 0 nm, got {getattr(self, name)}")
         if not 0 <= self.plateau_min < self.plateau_max:
             raise ConfigError(f"score.plateau_min: must be in [0, plateau_max), got {self.plateau_min}")
+        if not self.coverage_tolerance > 0:
+            raise ConfigError(f"score.coverage_tolerance: must be > 0 nm, got {self.coverage_tolerance}")
         if self.boundary_margin < 0:
             raise ConfigError(f"score.boundary_margin: must be >= 0 nm, got {self.boundary_margin}")
         if self.min_bin_ions < 1 or self.mesh_subdivisions < 1:
@@ -172,123 +181,6 @@ def label_scores(labels: np.ndarray, truth_phase: np.ndarray) -> dict[str, float
     }
 
 
-# ----------------------------------------------------------------------------- mesh
-
-
-def mesh_arrays(mesh: Any) -> tuple[np.ndarray, np.ndarray]:
-    """(vertices (V,3) float64 nm, faces (F,3) int64) from a mesh object or a (V, F) pair."""
-    if isinstance(mesh, (tuple, list)) and len(mesh) == 2:
-        vertices, faces = mesh
-    else:
-        vertices, faces = mesh.vertices, mesh.faces
-    vertices = np.asarray(vertices, dtype=np.float64)
-    faces = np.asarray(faces, dtype=np.int64)
-    if vertices.ndim != 2 or vertices.shape[1] != 3 or faces.ndim != 2 or faces.shape[1] != 3:
-        raise SynthaptError(
-            f"mesh: expected vertices (V, 3) and triangles (F, 3), got {vertices.shape}, {faces.shape}")
-    if not np.isfinite(vertices).all():
-        raise SynthaptError("mesh: non-finite vertex coordinates")
-    if faces.size and (faces.min() < 0 or faces.max() >= len(vertices)):
-        raise SynthaptError(f"mesh: face indices outside 0..{len(vertices) - 1}")
-    return vertices, faces
-
-
-def face_sample_points(vertices: np.ndarray, faces: np.ndarray,
-                       subdivisions: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Evenly spread points on each triangle (centroids of its n*n sub-triangles).
-
-    Returns points (F*n*n, 3) nm, their area weights (F*n*n,) nm^2, and their face index.
-    """
-    n = subdivisions
-    bary = []
-    for i in range(n):
-        for j in range(n - i):
-            bary.append(((i + 1 / 3) / n, (j + 1 / 3) / n))
-            if i + j <= n - 2:
-                bary.append(((i + 2 / 3) / n, (j + 2 / 3) / n))
-    uv = np.array(bary)  # (n*n, 2)
-    a, b, c = (vertices[faces[:, k]] for k in range(3))
-    points = a[:, None, :] + uv[None, :, 0, None] * (b - a)[:, None, :] \
-        + uv[None, :, 1, None] * (c - a)[:, None, :]
-    area = 0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=1)
-    weights = np.repeat(area / len(uv), len(uv))
-    return points.reshape(-1, 3), weights, np.repeat(np.arange(len(faces)), len(uv))
-
-
-def hull_distance(points: np.ndarray, cloud: np.ndarray, max_cloud: int = 200_000) -> np.ndarray:
-    """(K,) distance in nm of ``points`` inside the convex hull of ``cloud`` (N,3) to its surface.
-
-    Negative outside the hull. Clouds larger than ``max_cloud`` are represented by a fixed
-    random subset (seed 0) plus the extreme points along the 13 axis, face- and body-diagonal
-    directions: that hull lies slightly inside the full one (by about the subset's point
-    spacing, < 1 nm, between those extremes), so a few more faces count as boundary. This keeps
-    it fast for tens of millions of ions.
-    """
-    from scipy.spatial import ConvexHull, QhullError
-
-    cloud = np.asarray(cloud)
-    if len(cloud) > max_cloud:
-        pick = np.random.default_rng(0).choice(len(cloud), max_cloud, replace=False)
-        extremes = []
-        for direction in _DIRECTIONS:
-            projection = cloud @ direction.astype(cloud.dtype)
-            extremes += [int(projection.argmin()), int(projection.argmax())]
-        cloud = cloud[np.unique(np.concatenate([pick, extremes]))]
-    try:
-        hull = ConvexHull(np.asarray(cloud, dtype=np.float64))
-    except (QhullError, ValueError):
-        raise SynthaptError("mesh boundary: the ions do not span a 3-D volume") from None
-    normals, offsets = hull.equations[:, :3], hull.equations[:, 3]
-    points = np.asarray(points, dtype=np.float64)
-    out = np.empty(len(points))
-    for start in range(0, len(points), 50_000):
-        chunk = points[start:start + 50_000]
-        out[start:start + len(chunk)] = -(chunk @ normals.T + offsets).max(axis=1)
-    return out
-
-
-_DIRECTIONS = np.array([d for d in np.ndindex(3, 3, 3) if d > (1, 1, 1)]) - 1.0
-"""The 13 directions (up to sign) of a cube's axes, face and body diagonals."""
-
-
-def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
-    """Quantile ``q`` in [0, 1] of ``values`` weighted by ``weights`` (step interpolation)."""
-    order = np.argsort(values)
-    cum = np.cumsum(weights[order])
-    index = np.searchsorted(cum, q * cum[-1], side="left")
-    return float(values[order][min(index, len(values) - 1)])
-
-
-def interface_distance(mesh: Any, geometry: Any, boundary_points: np.ndarray | None = None,
-                       boundary_margin: float = 1.0, subdivisions: int = 2) -> dict[str, float]:
-    """Distance of a recovered interface mesh (nm) from the true interface ``geometry``.
-
-    The geometry's exact signed distance is evaluated on evenly spread points of every face.
-    Faces whose centre lies within ``boundary_margin`` nm of the convex hull of
-    ``boundary_points`` (the ion positions) are boundary caps and are excluded.
-    """
-    vertices, faces = mesh_arrays(mesh)
-    if len(faces) == 0:
-        raise SynthaptError("mesh: has no triangles, no interface to score")
-    points, weights, face_index = face_sample_points(vertices, faces, subdivisions)
-    total_area = float(weights.sum())
-    if boundary_points is not None and boundary_margin > 0:
-        centres = vertices[faces].mean(axis=1)
-        interior_face = hull_distance(centres, boundary_points) >= boundary_margin
-        keep = interior_face[face_index]
-        points, weights = points[keep], weights[keep]
-    if weights.sum() <= 0:
-        raise SynthaptError("mesh: every face lies on the dataset boundary, nothing to score")
-    d = np.abs(np.asarray(geometry.signed_distance(points), dtype=np.float64))
-    return {
-        "interface_distance_mean": float(np.average(d, weights=weights)),
-        "interface_distance_p95": weighted_quantile(d, weights, 0.95),
-        "interface_distance_max": float(d.max()),
-        "interface_area_scored": float(weights.sum()),
-        "interface_area_excluded_fraction": 1.0 - float(weights.sum()) / total_area if total_area else 0.0,
-    }
-
-
 # ----------------------------------------------------------------------------- bundle
 
 
@@ -340,6 +232,8 @@ def score(result: Any, dataset: APTDataset, truth_profile: Profile | None = None
     if mesh is not None and truth.geometry is not None:
         out.update(interface_distance(mesh, truth.geometry, dataset.positions,
                                       params.boundary_margin, params.mesh_subdivisions))
+        out.update(interface_coverage(mesh, truth.geometry, dataset.positions,
+                                      params.boundary_margin, params.coverage_tolerance))
     if recovered_profile is None:
         recovered_profile = getattr(result, "profile", None)
     if recovered_profile is None and mesh is not None and dataset.species is not None:

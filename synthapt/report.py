@@ -33,6 +33,7 @@ PROFILE_IONS = 2_000_000
 """Profiles computed for figures only (results without stored profiles) use at most this many
 ions, a fixed random subset."""
 SUMMARY_METRICS = ("accuracy", "dice", "iou", "interface_distance_mean", "interface_distance_p95",
+                   "interface_coverage",
                    "profile_rmse", "plateau_error", "interface_width_error", "interface_shift")
 
 

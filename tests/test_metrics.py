@@ -240,6 +240,7 @@ def test_score_bundle_perfect_result():
     s = score(result, ds, recovered_profile=truth_profile)
     assert s["accuracy"] == 1 and s["dice"] == 1 and s["n_ions"] == 4000
     assert s["interface_distance_mean"] == 0
+    assert s["interface_coverage"] == 1 and s["true_interface_distance_mean"] < 1e-6
     assert s["profile_rmse"] == 0 and s["plateau_error"] == 0 and s["interface_shift"] == 0
     assert s["plateau_precipitate_Al_truth"] == pytest.approx(25.0, abs=3.0)
 
@@ -271,3 +272,25 @@ def test_score_params_validation():
         ScoreParams(plateau_min=6.0, plateau_max=5.0)
     with pytest.raises(ConfigError, match="profile_window"):
         ScoreParams(profile_window=0)
+
+
+def test_coverage_finds_missing_interface():
+    """Slab x in [3, 7]: a mesh of only the x = 3 face covers half of the true interface."""
+    from synthapt.metrics import interface_coverage
+    from synthapt.structures.layered import Layered
+
+    geometry = Layered(normal=(1.0, 0, 0), thicknesses=(4.0,), centers=(5.0,))
+    cloud = np.random.default_rng(2).uniform(0, 10, size=(20000, 3))
+    v3, f3 = grid_plane_mesh(lambda y, z: np.full_like(y, 3.0))
+    v7, f7 = grid_plane_mesh(lambda y, z: np.full_like(y, 7.0))
+    both = (np.vstack([v3, v7]), np.vstack([f3, f7 + len(v3)]))
+    full = interface_coverage(both, geometry, cloud)
+    assert full["interface_coverage"] == pytest.approx(1.0)
+    assert full["true_interface_distance_mean"] == pytest.approx(0.0, abs=1e-6)
+    half = interface_coverage((v3, f3), geometry, cloud)
+    assert half["interface_coverage"] == pytest.approx(0.5, abs=0.02)
+    # the x = 7 face is 4 nm from the only mesh plane
+    assert half["true_interface_distance_mean"] == pytest.approx(2.0, abs=0.1)
+    shifted = interface_coverage((v3 + [0.3, 0, 0], f3), geometry, cloud, tolerance=0.5)
+    assert shifted["interface_coverage"] == pytest.approx(0.5, abs=0.02)
+    assert interface_coverage(both, geometry, cloud, tolerance=0.2)["interface_coverage"] == 1.0
