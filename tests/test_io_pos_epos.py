@@ -124,3 +124,14 @@ def test_write_refuses_empty_and_leaves_nothing(tmp_path):
     with pytest.raises(SynthaptError, match="does not exist"):
         write_pos(tmp_path / "nope" / "e.pos", APTDataset(positions=[[0, 0, 0]], mass_to_charge=[1]))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_implausible_coordinates_and_epos_nan(rng, tmp_path):
+    np.array([[2e5, 0, 0, 27.0]], ">f4").tofile(tmp_path / "far.pos")
+    with pytest.raises(FormatError, match="implausible coordinate 2e\\+05 nm"):
+        read_pos(tmp_path / "far.pos")
+    ds = make_dataset(rng, n=10)
+    ds.epos["tof"][3] = np.inf  # a private copy made for this test
+    write_epos(tmp_path / "inf.epos", ds)
+    with pytest.raises(FormatError, match="1 non-finite \\(NaN/inf\\) tof values in ions 0..9"):
+        read_epos(tmp_path / "inf.epos")
