@@ -243,3 +243,18 @@ def test_output_does_not_depend_on_thread_count(big, monkeypatch):
     assert np.array_equal(a.positions, b.positions)
     assert np.array_equal(a.mass_to_charge, b.mass_to_charge)
     assert np.array_equal(a.truth.source_atom, b.truth.source_atom)
+
+
+def test_gaussian_fill_is_standard_normal():
+    from scipy import stats
+
+    from synthapt.apt.chunks import gaussian_fill
+
+    out = np.full(400_001, np.nan, dtype=np.float32)  # odd length: last pair half used
+    gaussian_fill(np.random.default_rng(3), out)
+    assert np.isfinite(out).all()
+    assert abs(out.mean()) < 4 / np.sqrt(len(out))
+    assert out.std() == pytest.approx(1.0, abs=4 / np.sqrt(2 * len(out)))
+    assert abs(stats.kurtosis(out)) < 0.05 and abs(stats.skew(out)) < 0.03
+    assert stats.kstest(out, "norm").pvalue > 1e-3
+    assert np.abs(out).max() < 5.8

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from synthapt.apt.bundle import IonBundle
-from synthapt.apt.chunks import for_chunks
+from synthapt.apt.chunks import for_chunks, gaussian_fill
 from synthapt.apt.params import EmulationParams
 from synthapt.errors import SynthaptError
 
@@ -101,7 +101,7 @@ def resolution_stage(bundle: IonBundle, params: EmulationParams,
 
     def work(s: slice, g: np.random.Generator) -> None:
         chunk = out[s]
-        g.standard_normal(dtype=np.float32, out=chunk)
+        gaussian_fill(g, chunk)
         chunk *= sigma
         chunk += moved[s] if moved is not None else np.take(source, atom[s], axis=0)
 

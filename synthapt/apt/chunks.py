@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 
 CHUNK = 1 << 20
+TWO_PI = np.float32(2.0 * np.pi)
 
 
 def thread_count() -> int:
@@ -44,3 +45,28 @@ def for_chunks(n: int, rng: np.random.Generator,
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for _ in pool.map(work, slices, generators):
             pass
+
+
+def gaussian_fill(g: np.random.Generator, out: np.ndarray) -> np.ndarray:
+    """Fill the contiguous float32 array ``out`` with standard normal deviates (Box-Muller).
+
+    z = sqrt(-2 ln(1 - u1)) (cos, sin)(2 pi u2) (G.E.P. Box, M.E. Muller, Ann. Math. Stat. 29
+    (1958) 610) on float32 uniforms, vectorised with numpy's SIMD log/sin/cos: about twice as
+    fast as numpy's float32 ziggurat here. Float32 uniforms bound |z| by sqrt(2 ln 2^24) = 5.77,
+    i.e. the tail beyond 5.77 sigma (probability 6e-8 per pair) is not sampled.
+    """
+    flat = out.reshape(-1)
+    n = len(flat)
+    half = (n + 1) // 2
+    radius = g.random(half, dtype=np.float32)
+    np.subtract(np.float32(1.0), radius, out=radius)
+    np.log(radius, out=radius)
+    radius *= np.float32(-2.0)
+    np.sqrt(radius, out=radius)
+    angle = g.random(half, dtype=np.float32)
+    angle *= TWO_PI
+    np.cos(angle, out=flat[:half])
+    np.sin(angle[: n - half], out=flat[half:])
+    flat[:half] *= radius
+    flat[half:] *= radius[: n - half]
+    return out

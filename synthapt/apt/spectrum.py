@@ -21,7 +21,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from synthapt.apt.bundle import IonBundle
-from synthapt.apt.chunks import for_chunks
+from synthapt.apt.chunks import for_chunks, gaussian_fill
 from synthapt.apt.isotopes import isotopes
 from synthapt.apt.params import EmulationParams, SpectrumParams
 
@@ -119,7 +119,7 @@ def spectrum_stage(bundle: IonBundle, params: EmulationParams,
         m = s.stop - s.start
         peak = peaks.sample(np.take(species, atom[s]), g.random(m, dtype=np.float32), guide, cum)
         out = mq[s]
-        g.standard_normal(dtype=np.float32, out=out)
+        gaussian_fill(g, out)
         out *= rel_sigma
         out += np.float32(1.0)
         if tail_fraction > 0 and tail_decay > 0:
