@@ -102,14 +102,18 @@ def fit_interface(profile: Profile, element: str, window: float = 4.0,
 
 
 def partitioning_element(truth: Profile, elements: list[str], params) -> str:
-    """The element with the largest precipitate-matrix plateau contrast in the true profile."""
+    """The element with the largest precipitate-matrix plateau contrast in the true profile
+    (ties, as in a binary alloy, go to the element with the lower matrix concentration)."""
     if params.element:
         if params.element not in elements:
             raise ConfigError(f"score.element: {params.element!r} not among {elements}")
         return params.element
     plateau = plateau_composition(truth, params.plateau_min, params.plateau_max)
-    contrast = [abs(np.nan_to_num(plateau["precipitate"][el] - plateau["matrix"][el])) for el in elements]
-    return elements[int(np.argmax(contrast))]
+    def key(el: str) -> tuple[float, float]:
+        contrast = abs(np.nan_to_num(plateau["precipitate"][el] - plateau["matrix"][el]))
+        return -round(float(contrast), 6), float(np.nan_to_num(plateau["matrix"][el]))
+
+    return min(elements, key=key)
 
 
 def profile_scores(recovered: Profile, truth: Profile, params) -> dict[str, Any]:

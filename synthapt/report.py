@@ -343,16 +343,16 @@ def _edge_figure(dataset, segs: dict[str, Any], path: Path, title: str, notes: l
 
 
 def _partitioning_ion(dataset) -> str:
-    """The ranged species with the largest concentration contrast (true precipitate vs matrix)."""
+    """The ranged species with the largest concentration contrast between true precipitate and
+    matrix (ties go to the species that is rarer in the matrix)."""
     names = dataset.species_names
     if dataset.truth is None or len(names) == 1:
         return names[-1]
-    contrast = []
+    inside, outside = dataset.truth.phase == 1, dataset.truth.phase == 0
+    keys = []
     for code in range(len(names)):
         is_it = dataset.species == code
-        inside = dataset.truth.phase == 1
-        outside = dataset.truth.phase == 0
-        a = is_it[inside].mean() if inside.any() else 0.0
-        b = is_it[outside].mean() if outside.any() else 0.0
-        contrast.append(abs(a - b))
-    return names[int(np.argmax(contrast))]
+        a = float(is_it[inside].mean()) if inside.any() else 0.0
+        b = float(is_it[outside].mean()) if outside.any() else 0.0
+        keys.append((-round(abs(a - b), 6), b))
+    return names[min(range(len(names)), key=keys.__getitem__)]

@@ -135,7 +135,10 @@ def edge_slice(conc_image: np.ndarray, extent: tuple, edges: dict[str, tuple[np.
                              squeeze=False)
     items = list(edges.items()) or [("", (None, None))]
     for ax, (name, (edge_img, edge_extent)) in zip(axes[0], items):
-        shown = ax.imshow(conc_image, origin="lower", extent=extent, cmap="viridis")
+        finite = conc_image[np.isfinite(conc_image)]
+        lo, hi = np.percentile(finite, [2, 98]) if finite.size else (0.0, 100.0)
+        shown = ax.imshow(conc_image, origin="lower", extent=extent, cmap="viridis",
+                          vmin=lo, vmax=max(hi, lo + 1e-6))
         if edge_img is not None:
             ax.imshow(np.ma.masked_less(edge_img, 0.2), origin="lower", extent=edge_extent,
                       cmap="autumn_r", alpha=0.55, vmin=0, vmax=1)
