@@ -118,3 +118,20 @@ def test_info_range_files_and_apt_conversion(rng, tmp_path):
     assert back.species_names == ("Al", "Ni") and np.count_nonzero(back.species == 1) >= 740
     result = runner.invoke(app, ["info", str(tmp_path / "run.apt")])
     assert "ions: 1000" in result.output and "composition: not ranged" in result.output
+
+
+def test_info_reports_ground_truth(rng, tmp_path):
+    from synthapt.data import GroundTruth
+    from synthapt.io.hdf5 import write_dataset
+
+    n = 200
+    phase = np.r_[np.full(50, -1), np.zeros(100), np.ones(50)].astype(np.int8)
+    truth = GroundTruth(source_atom=np.where(phase < 0, -1, np.arange(n)), species=np.zeros(n), phase=phase,
+                        position=np.zeros((n, 3)), species_names=("Ni",))
+    write_dataset(tmp_path / "t.h5", APTDataset(positions=rng.normal(size=(n, 3)), mass_to_charge=np.full(n, 29.0),
+                                                truth=truth))
+    result = runner.invoke(app, ["info", str(tmp_path / "t.h5")])
+    assert result.exit_code == 0, result.output
+    assert "ground truth: present (ions by true phase: background 25.00 %, matrix 50.00 %, precipitate 25.00 %)" \
+        in result.output
+    assert "main m/q peaks (Da): 29.0" in result.output

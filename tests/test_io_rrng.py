@@ -54,23 +54,25 @@ QUIRKY = (
     "Ion3=AlH\r\n"
     "\r\n"
     "[RANGES]\r\n"
-    "NUMBER = 4\r\n"
+    "NUMBER = 5\r\n"
     "; a comment\r\n"
     "Range1 = 26,9000 27,1000 vol:0,01661 al:1 color:33ffff\r\n"
     "range2=28.92 29.08 VOL:0.01094 NI:1 COLOR:00FF00\r\n"
     "Range3=27,95 28,05 Vol:0,02 Name:AlH Al:1 H:1 Color:FF00FF\r\n"
     "Range4=50.0 50.5 Vol:0 Name:Hump Color:808080\r\n"
+    "Range5=43.0 43.2 Vol:0 Name:Al2O Color:0000FF\r\n"
 )
 
 
 def test_rrng_quirks(tmp_path):
     (tmp_path / "q.rrng").write_bytes(QUIRKY.encode())
     t = read_rrng(tmp_path / "q.rrng")
-    assert t.ion_names == ("Al", "Ni", "AlH", "Hump")
+    assert t.ion_names == ("Al", "Ni", "AlH", "Hump", "Al2O")
     assert t.ranges[0] == Range(26.9, 27.1, "Al", {"Al": 1}, volume=0.01661, color="33FFFF")
     assert t.ranges[2].composition == {"Al": 1, "H": 1}
     assert t.ranges[3].composition == {}
-    assert t.elements == ("Al", "H", "Ni")
+    assert t.ranges[4].composition == {"Al": 2, "O": 1}  # name without counts read as a formula
+    assert t.elements == ("Al", "H", "Ni", "O")
     assert t.assign(np.array([27.0, 29.0, 28.0, 50.2, 10.0])).tolist() == [0, 1, 2, 3, -1]
 
 

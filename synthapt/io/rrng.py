@@ -12,7 +12,8 @@ Layout::
     Range2=27.9 28.1 Vol:0.02 Name:AlH Al:1 H:1 Color:FF00FF
 
 Each range line: ``lo hi`` in Da, ``Vol:`` atomic volume (nm^3), element counts ``El:n``, an
-optional ``Name:`` (molecular or custom ion name; default the formula of the counts) and
+optional ``Name:`` (molecular or custom ion name; default the formula of the counts; a name
+without counts that reads as a formula, e.g. ``Name:AlH``, gives the composition) and
 ``Color:RRGGBB``. The reader accepts real-world variations: comma decimal separators, CRLF line
 ends, any letter case in keys/sections/symbols, blank lines, ``#``/``;`` comments, spaces around
 ``=`` and ``:``, and a ``Number=0`` placeholder.
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from synthapt.errors import FormatError
 from synthapt.io.atomic import atomic_output
-from synthapt.io.ranges import Range, RangeTable, formula, normalise_symbol
+from synthapt.io.ranges import Range, RangeTable, formula, normalise_symbol, parse_formula
 
 _SECTION = re.compile(r"^\[\s*([A-Za-z]+)\s*\]$")
 _KEY_VALUE = re.compile(r"^([A-Za-z]+)(\d*)\s*=\s*(.*)$")
@@ -92,6 +93,8 @@ def _parse_range(value: str, where: str) -> Range:
             if count != int(count) or count <= 0:
                 raise FormatError(f"{where}: atom count {val!r} of {symbol} is not a positive integer")
             composition[symbol] = composition.get(symbol, 0) + int(count)
+    if name and not composition:  # "Name:AlH" without element counts: read the name as a formula
+        composition = parse_formula(name) or {}
     ion = name or formula(composition)
     if not ion:
         raise FormatError(f"{where}: range has neither element counts nor a Name")

@@ -68,6 +68,9 @@ def summarize_dataset(ds: APTDataset) -> dict[str, Any]:
                                           for el, n in zip(ds.ranges.elements, atoms)}
     out["epos_fields"] = sorted(ds.epos) if ds.epos else []
     out["ground_truth"] = ds.truth is not None
+    if ds.truth is not None and ds.n_ions:
+        phases, counts = np.unique(ds.truth.phase, return_counts=True)
+        out["truth_phase_percent"] = {int(p): 100.0 * float(c) / ds.n_ions for p, c in zip(phases, counts)}
     return out
 
 
@@ -107,7 +110,7 @@ def _composition(comp: dict[str, float]) -> str:
     return ", ".join(f"{k} {v:.2f}" for k, v in comp.items())
 
 
-PHASE_NAMES = {0: "matrix", 1: "precipitate", -1: "no phase"}
+PHASE_NAMES = {0: "matrix", 1: "precipitate", -1: "background"}
 
 
 def format_summary(s: dict[str, Any]) -> list[str]:
@@ -140,5 +143,9 @@ def format_summary(s: dict[str, Any]) -> list[str]:
             lines.append("composition: not ranged (give --ranges FILE.rrng)")
         if s["epos_fields"]:
             lines.append(f"ePOS fields: {', '.join(s['epos_fields'])}")
-        lines.append(f"ground truth: {'present' if s['ground_truth'] else 'absent'}")
+        truth = "absent"
+        if s["ground_truth"]:
+            parts = [f"{PHASE_NAMES.get(p, f'phase {p}')} {v:.2f} %" for p, v in s.get("truth_phase_percent", {}).items()]
+            truth = "present" + (f" (ions by true phase: {', '.join(parts)})" if parts else "")
+        lines.append(f"ground truth: {truth}")
     return lines
