@@ -20,11 +20,14 @@ case hash; a rerun reuses every finished case. ``generate`` writes each case's d
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import logging
 import os
 import shutil
 import sys
+import types
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,21 +96,21 @@ def suite_from_dict(data: dict, where: str = "suite") -> Suite:
     if not isinstance(base, dict):
         raise ConfigError(f"{where}: base: expected a table")
     base = {"name": name, **base}
-    _build_case(base, where, "base")  # errors in the base name base.<key>
+    check_keys(CaseConfig, base, "base", where)
     axes = _parse_grid(data.get("grid", {}), where)
-    for axis, options in axes:  # each option alone, so an error names its grid key
+    for axis, options, prefix in axes:
         for option, override in options:
-            _build_case(_merge(base, override), where, f"grid.{_key(axis)}.{_key(option)}")
+            check_keys(CaseConfig, override, prefix or f"grid.{axis}.{_key(option)}", where)
     cases, seen = [], {}
-    for choice in itertools.product(*(options for _, options in axes)):
+    for choice in itertools.product(*(options for _, options, _ in axes)):
         merged = base
         labels = {}
-        for (axis, _), (option, override) in zip(axes, choice):
+        for (axis, _, _), (option, override) in zip(axes, choice):
             merged = _merge(merged, override)
             labels[axis] = option
         label = ",".join(f"{axis}={option}" for axis, option in labels.items())
         merged = {**merged, "name": f"{name}[{label}]" if label else merged["name"]}
-        case = _build_case(merged, where, f"case {merged['name']}")
+        case = _build_case(merged, where, merged["name"])
         key = case_hash(case)
         if key in seen:
             raise ConfigError(f"{where}: cases {seen[key]} and {case.name} are identical")
@@ -121,18 +124,38 @@ def _key(name: str) -> str:
 
 
 def _build_case(data: dict, where: str, section: str) -> CaseConfig:
-    prefix = section if section == "base" else ""
     try:
-        return from_dict(CaseConfig, data, prefix)
+        return from_dict(CaseConfig, data)
     except ConfigError as exc:
-        message = str(exc)
-        if section != "base" or not message.startswith("base"):
-            message = f"{section}: {message}"
-        raise ConfigError(f"{where}: {message}") from None
+        raise ConfigError(f"{where}: {section}: {exc}") from None
 
 
-def _parse_grid(grid: Any, where: str) -> list[tuple[str, list[tuple[str, dict]]]]:
-    """[(axis, [(option name, override dict), ...]), ...] in file order."""
+def check_keys(cls: type, data: Any, prefix: str, where: str) -> None:
+    """Reject keys of ``data`` that dataclass ``cls`` (recursively) does not have, naming the
+    full dotted key; values are checked later, when the case is built."""
+    if not isinstance(data, dict):
+        return
+    if cls is CaseConfig and isinstance(data.get("simulation"), dict) and \
+            "seed" in data["simulation"]:
+        raise ConfigError(f"{where}: {prefix + '.' if prefix else ''}simulation.seed: set the "
+                          "case's 'seed' instead (it drives the simulation too)")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls) if f.init}
+    for key, value in data.items():
+        dotted = f"{prefix}.{key}" if prefix else key
+        if key not in known:
+            raise ConfigError(f"{where}: unknown key {dotted!r} (known: {', '.join(sorted(known))})")
+        inner = hints[key]
+        options = typing.get_args(inner) if typing.get_origin(inner) in (
+            typing.Union, types.UnionType) else (inner,)
+        for option in options:
+            if dataclasses.is_dataclass(option):
+                check_keys(option, value, dotted, where)
+
+
+def _parse_grid(grid: Any, where: str) -> list[tuple[str, list[tuple[str, dict]], str]]:
+    """[(axis, [(option name, override dict), ...], key prefix), ...] in file order; the key
+    prefix ("grid" for a dotted-key axis, else "") places override keys in error messages."""
     if not isinstance(grid, dict):
         raise ConfigError(f"{where}: grid: expected a table")
     axes = []
@@ -141,21 +164,21 @@ def _parse_grid(grid: Any, where: str) -> list[tuple[str, list[tuple[str, dict]]
             if not spec:
                 raise ConfigError(f"{where}: grid.{_key(axis)}: empty list of values")
             options = [(_format_value(v), _nested(axis, v)) for v in spec]
-            name = axis.rsplit(".", 1)[-1]
+            name, prefix = axis.rsplit(".", 1)[-1], "grid"
         elif isinstance(spec, dict):
             if not spec:
                 raise ConfigError(f"{where}: grid.{axis}: no options")
             for option, override in spec.items():
                 if not isinstance(override, dict):
                     raise ConfigError(f"{where}: grid.{axis}.{option}: expected a table of overrides")
-            options, name = list(spec.items()), axis
+            options, name, prefix = list(spec.items()), axis, ""
         else:
             raise ConfigError(f"{where}: grid.{_key(axis)}: expected a list of values or a table "
                               f"of named overrides, got {spec!r}")
         if len({o for o, _ in options}) != len(options):
             raise ConfigError(f"{where}: grid.{_key(axis)}: repeated value")
-        axes.append((name, options))
-    names = [a for a, _ in axes]
+        axes.append((name, options, prefix))
+    names = [a for a, _, _ in axes]
     if len(set(names)) != len(names):
         raise ConfigError(f"{where}: grid: two axes are both named {names[0]!r}")
     return axes

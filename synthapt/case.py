@@ -14,6 +14,7 @@ written last, so its presence marks a finished case.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -84,7 +85,8 @@ def iso_method_name(element: str, value: float) -> str:
 
 @dataclass(frozen=True)
 class CaseConfig:
-    """One validation case. ``seed`` drives every random step (MD velocities, emulation)."""
+    """One validation case. ``seed`` drives every random step (MD velocities and swaps,
+    particle placement, emulation); it is copied into ``simulation.seed``."""
 
     name: str = "case"
     seed: int = 0
@@ -97,9 +99,6 @@ class CaseConfig:
             raise ConfigError(f"name: {self.name!r} must be a non-empty single line without '/'")
         if not 0 <= self.seed < 2**32:
             raise ConfigError(f"seed: {self.seed} is not in [0, 2**32)")
-        if self.simulation.seed not in (0, self.seed):
-            raise ConfigError(f"simulation.seed: {self.simulation.seed} differs from the case "
-                              f"seed {self.seed}; set only 'seed'")
         object.__setattr__(self, "simulation", self.simulation.replace(seed=self.seed))
 
     def replace(self, **changes: Any) -> CaseConfig:
@@ -154,11 +153,17 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def set_threads(threads: int) -> None:
-    """Limit the compute threads of this process (torch intra-op; LAMMPS gets them per run)."""
+@contextlib.contextmanager
+def compute_threads(threads: int):
+    """Limit torch's intra-op threads to ``threads`` inside the block (restored after)."""
     import torch
 
+    previous = torch.get_num_threads()
     torch.set_num_threads(max(1, int(threads)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def prepare_folder(folder: Path) -> None:
@@ -194,22 +199,17 @@ def _with_threads(simulation: SimulationConfig, threads: int) -> SimulationConfi
     return simulation
 
 
-def segmentations(plan: SegmentationPlan, dataset):
-    """Yield (method name, SegmentationResult) for every method of ``plan``."""
+def segmentations(plan: SegmentationPlan, dataset, threads: int = 1):
+    """Yield (method name, SegmentationResult) for every method of ``plan``; the edge
+    detectors run on ``threads`` threads."""
     from synthapt.isosurface import iso_segment
     from synthapt.segment import segment
 
     for name in plan.methods:
-        yield name, segment(dataset, _with_detector(plan.params, name))
+        yield name, segment(dataset, replace(plan.params, detector=name, threads=int(threads)))
     for value in plan.iso_values:
         yield iso_method_name(plan.iso_element, value), iso_segment(
             dataset, plan.iso_element, value, **_iso_kwargs(plan.params))
-
-
-def _with_detector(params: SegmentParams, detector: str) -> SegmentParams:
-    names = {f.name for f in fields(params)}
-    key = "detector" if "detector" in names else "edge_detector"
-    return replace(params, **{key: detector})
 
 
 def _iso_kwargs(params: SegmentParams) -> dict:
@@ -230,16 +230,22 @@ def run_case(case: CaseConfig, out_dir: str | Path, threads: int = 1) -> dict:
     ``hash``, ``n_atoms`` and ``files`` (SHA-256 of each file in the folder). A case whose
     ``result.json`` exists is not recomputed: its stored result is returned.
     """
-    from synthapt.io.hdf5 import write_dataset, write_specimen
-    from synthapt.scoring import score_case
-    from synthapt.segment import write_segmentation
-
     key = case_hash(case)
     folder = Path(out_dir) / key
     if (folder / RESULT_FILE).is_file():
         return read_json(folder / RESULT_FILE)
-    set_threads(threads)
     prepare_folder(folder)
+    with compute_threads(threads):
+        record = _run_stages(case, folder, threads)
+    write_json(folder / RESULT_FILE, record)
+    return read_json(folder / RESULT_FILE)
+
+
+def _run_stages(case: CaseConfig, folder: Path, threads: int) -> dict:
+    from synthapt.io.hdf5 import write_dataset, write_specimen
+    from synthapt.scoring import score_case
+    from synthapt.segment import write_segmentation
+
     specimen, dataset, timings = simulate_and_emulate(case, threads)
     config = to_dict(case)
     with atomic_output(folder / "specimen.h5") as tmp:
@@ -247,7 +253,7 @@ def run_case(case: CaseConfig, out_dir: str | Path, threads: int = 1) -> dict:
     with atomic_output(folder / "dataset.h5") as tmp:
         write_dataset(tmp, dataset, config=case)
     results = {}
-    for method, result in _timed(segmentations(case.segmentation, dataset), timings):
+    for method, result in _timed(segmentations(case.segmentation, dataset, threads), timings):
         with atomic_output(folder / f"seg_{method}.h5") as tmp:
             write_segmentation(tmp, result)
         results[method] = result
@@ -256,13 +262,12 @@ def run_case(case: CaseConfig, out_dir: str | Path, threads: int = 1) -> dict:
     timings["score"] = time.perf_counter() - start
     files = sorted(p.name for p in folder.iterdir() if p.suffix == ".h5")
     record.update({
-        "hash": key, "n_atoms": int(specimen.n_atoms),
+        "hash": case_hash(case), "n_atoms": int(specimen.n_atoms),
         "files": {name: sha256_file(folder / name) for name in files},
         "provenance": _provenance(case.seed),
     })
     write_json(folder / TIMINGS_FILE, timings)
-    write_json(folder / RESULT_FILE, record)
-    return read_json(folder / RESULT_FILE)
+    return record
 
 
 def _provenance(seed: int) -> dict:
@@ -303,9 +308,9 @@ def generate_case(case: CaseConfig, out_dir: str | Path, threads: int = 1) -> di
     folder = Path(out_dir) / key
     if (folder / CASE_FILE).is_file():
         return read_json(folder / CASE_FILE)
-    set_threads(threads)
     prepare_folder(folder)
-    specimen, dataset, _ = simulate_and_emulate(case, threads)
+    with compute_threads(threads):
+        specimen, dataset, _ = simulate_and_emulate(case, threads)
     config = to_dict(case)
     writers = [("dataset.h5", lambda p: write_dataset(p, dataset, config=case, specimen=specimen)),
                ("dataset.pos", lambda p: write_pos(p, dataset)),

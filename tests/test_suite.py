@@ -89,7 +89,7 @@ def test_list_axis_and_table_axis_multiply():
      "base.emulation.resolution.lateral_sigmaa"),
     ({"grid": {"g": {"a": {"emulation": {"efficiency": {"valeu": 0.5}}}}}},
      "grid.g.a.emulation.efficiency.valeu"),
-    ({"grid": {"emulation.efficiency.valeu": [0.5]}}, "emulation.efficiency.valeu"),
+    ({"grid": {"emulation.efficiency.valeu": [0.5]}}, "grid.emulation.efficiency.valeu"),
     ({"grid": {"emulation.efficiency.value": [0.5, 1.5]}}, "efficiency.value: must be in (0, 1]"),
     ({"base": {**BASE, "segmentation": {"methods": ["hde"]}}}, "segmentation.methods: unknown method 'hde'"),
     ({"base": {**BASE, "segmentation": {"iso_values": [150.0]}}}, "segmentation.iso_values: 150.0"),
@@ -99,7 +99,7 @@ def test_list_axis_and_table_axis_multiply():
     ({"grid": {"seed": []}}, "grid.seed: empty list"),
     ({"grid": {"seed": [1, 1]}}, "grid.seed: repeated value"),
     ({"grid": {"g": {"a": {}, "b": {"name": "x"}}}}, "are identical"),
-    ({"base": {**BASE, "simulation": {**BASE["simulation"], "seed": 9}}}, "simulation.seed: 9 differs"),
+    ({"base": {**BASE, "simulation": {**BASE["simulation"], "seed": 9}}}, "base.simulation.seed: set the case's 'seed' instead"),
 ])
 def test_suite_errors_name_the_key(changes, message):
     with pytest.raises(ConfigError) as info:
