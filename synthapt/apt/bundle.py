@@ -123,13 +123,17 @@ class IonBundle:
 
     def take(self, index: np.ndarray) -> IonBundle:
         """A bundle with only the ions selected by ``index`` (boolean mask or indices)."""
-        def sub(a: np.ndarray | None) -> np.ndarray | None:
-            return None if a is None else a[index]
+        index = np.asarray(index)
+        if index.dtype == bool:
+            index = np.flatnonzero(index)
 
-        return replace(self, atom=self.atom[index], position=sub(self.position),
+        def sub(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else np.take(a, index, axis=0)
+
+        return replace(self, atom=sub(self.atom), position=sub(self.position),
                        pulse=sub(self.pulse), detector_xy=sub(self.detector_xy),
                        mass_to_charge=sub(self.mass_to_charge),
-                       epos=None if self.epos is None else {k: v[index] for k, v in self.epos.items()})
+                       epos=None if self.epos is None else {k: sub(v) for k, v in self.epos.items()})
 
     def with_stats(self, stage: str, **values: Any) -> IonBundle:
         return replace(self, stats=self.stats + ((stage, values),))

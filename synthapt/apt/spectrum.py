@@ -74,11 +74,11 @@ class PeakTable:
         peak of the species whose cumulative probability exceeds u (exact inversion)."""
         cell = (u * GUIDE).astype(np.int32)
         cell += codes.astype(np.int32) * GUIDE
-        peak = guide[cell]
-        behind = np.flatnonzero(cum[peak] <= u)
+        peak = np.take(guide, cell)
+        behind = np.flatnonzero(np.take(cum, peak) <= u)
         while len(behind):
             peak[behind] += 1
-            behind = behind[cum[peak[behind]] <= u[behind]]
+            behind = behind[np.take(cum, peak[behind]) <= u[behind]]
         return peak
 
 
@@ -98,6 +98,21 @@ def peak_table(species_names: tuple[str, ...], spectrum: SpectrumParams) -> Peak
     element, charge, number, centre, prob = (np.array(col) for col in zip(*rows))
     return PeakTable(element.astype(np.int16), charge.astype(np.int8), number.astype(np.int16),
                      centre.astype(np.float64), prob.astype(np.float64))
+
+
+def bernoulli_indices(g: np.random.Generator, n: int, p: float) -> np.ndarray:
+    """Sorted indices in [0, n) each selected independently with probability ``p``: a Bernoulli
+    process drawn as geometric gaps (cheaper than n uniforms when p is small)."""
+    if p <= 0 or n == 0:
+        return np.zeros(0, dtype=np.int64)
+    if p >= 1:
+        return np.arange(n, dtype=np.int64)
+    expected = n * p
+    positions = np.cumsum(g.geometric(p, int(expected + 6 * np.sqrt(expected) + 16))) - 1
+    while positions[-1] < n:
+        more = np.cumsum(g.geometric(p, int(expected) + 16)) + positions[-1]
+        positions = np.concatenate([positions, more])
+    return positions[: np.searchsorted(positions, n)]
 
 
 def spectrum_stage(bundle: IonBundle, params: EmulationParams,
@@ -123,9 +138,9 @@ def spectrum_stage(bundle: IonBundle, params: EmulationParams,
         out *= rel_sigma
         out += np.float32(1.0)
         if tail_fraction > 0 and tail_decay > 0:
-            tail = np.flatnonzero(g.random(m, dtype=np.float32) < tail_fraction)
+            tail = bernoulli_indices(g, m, spec.tail_fraction)
             out[tail] += g.standard_exponential(len(tail), dtype=np.float32) * tail_decay
-        out *= centres[peak]
+        out *= np.take(centres, peak)
 
     for_chunks(bundle.n, rng, work)
     return bundle.replace(mass_to_charge=mq).with_stats(
