@@ -40,11 +40,15 @@ SUMMARY_METRICS = ("accuracy", "dice", "iou", "interface_distance_mean", "interf
 @dataclass(frozen=True, eq=False)
 class CaseResult:
     """One case's results: ``data`` is the JSON-able case-result dict (docs/scoring.md);
-    ``folder`` holds its files (dataset.h5, seg_<method>.h5), or None."""
+    ``folder`` holds its files (dataset.h5, seg_<method>.h5), or None. In-memory ``dataset``
+    (APTDataset) and ``segmentations`` ({method: result with labels/mesh/edge_field}) take the
+    place of those files for the figures."""
 
     data: dict[str, Any]
     folder: Path | None = None
     source: str = ""
+    dataset: Any = None
+    segmentations: dict[str, Any] | None = None
 
     @property
     def name(self) -> str:
@@ -230,6 +234,8 @@ def _load_artifacts(case: CaseResult, notes: list[str]) -> dict[str, Any] | None
     """Dataset and segmentations (or user labels/meshes) of a case, read from its files."""
     from synthapt.io.hdf5 import read_dataset
 
+    if case.dataset is not None:
+        return {"dataset": case.dataset, "segmentations": dict(case.segmentations or {})}
     inputs = case.data.get("inputs") or {}
     folder = case.folder
     dataset_path = _resolve(inputs["dataset"], folder) if "dataset" in inputs else (
@@ -316,43 +322,51 @@ def _artifact_figures(artifacts: dict[str, Any], folder: Path, prefix: str, titl
                               "misclassified ions in red."))
     edge_fig = _edge_figure(dataset, segs, folder / f"{prefix}_edges.png", title, notes)
     if edge_fig is not None:
-        figures.append((edge_fig.name, "Concentration slice (central 1 nm slab, normal z) with "
-                                       "the detected edge probability overlaid (>= 0.2 shown)."))
+        figures.append((edge_fig.name, "Middle z slice of the concentration each method segmented, "
+                                       "with its detected edge probability in red (opacity = "
+                                       "probability)."))
     return figures
 
 
 def _edge_figure(dataset, segs: dict[str, Any], path: Path, title: str, notes: list[str]):
-    """Slice of each method's edge field over a concentration slice; None if unavailable."""
+    """Middle z slice of each method's concentration grid with its edge field overlaid; methods
+    without grids (e.g. user labels) share a concentration slice of the ions. None if unranged."""
     from synthapt import report_figures as rf
-    from synthapt.report_html import edge_field_slice
+    from synthapt.report_html import grid_slice
 
-    if dataset.species is None or not dataset.species_names:
-        return None
-    element = _partitioning_ion(dataset)
-    code = dataset.species_names.index(element)
-    conc, extent = rf.concentration_slice(dataset.positions, dataset.species == code,
-                                          dataset.species >= 0, axis=2, thickness=1.0, pixel=0.5)
-    edges = {}
+    panels = {}
     for method, result in segs.items():
-        found = edge_field_slice(result, axis=2)
-        if found is not None:
-            edges[method] = found
-    if not edges:
-        notes.append("no edge fields stored with the segmentations (edge slice skipped)")
-    return rf.edge_slice(conc, extent, edges, element, path, title=title)
+        edges = grid_slice(result, "edge_field")
+        conc = grid_slice(result, "concentration")
+        if edges is not None and conc is not None:
+            elements = "+".join(getattr(result, "elements", ()) or ("",))
+            panels[method] = {"conc": conc[0], "conc_extent": conc[1], "edges": edges[0],
+                              "edge_extent": edges[1], "label": f"edges over {elements} at.%"}
+    if not panels:
+        if dataset.species is None or not dataset.species_names:
+            return None
+        element = _partitioning_ion(dataset)
+        code = dataset.species_names.index(element)
+        conc, extent = rf.concentration_slice(dataset.positions, dataset.species == code,
+                                              dataset.species >= 0, axis=2, thickness=1.0,
+                                              pixel=0.5)
+        panels["ions"] = {"conc": conc, "conc_extent": extent, "label": f"{element} at.% (ions)"}
+        notes.append("no edge fields stored with the segmentations (concentration slice only)")
+    return rf.edge_slice(panels, path, title=title)
 
 
 def _partitioning_ion(dataset) -> str:
-    """The ranged species with the largest concentration contrast between true precipitate and
-    matrix (ties go to the species that is rarer in the matrix)."""
+    """The ranged species with (nearly, >= 90 %) the largest concentration contrast between true
+    precipitate and matrix; among those, the one rarer in the matrix (the solute)."""
     names = dataset.species_names
     if dataset.truth is None or len(names) == 1:
         return names[-1]
     inside, outside = dataset.truth.phase == 1, dataset.truth.phase == 0
-    keys = []
+    contrast, matrix = [], []
     for code in range(len(names)):
         is_it = dataset.species == code
         a = float(is_it[inside].mean()) if inside.any() else 0.0
-        b = float(is_it[outside].mean()) if outside.any() else 0.0
-        keys.append((-round(abs(a - b), 6), b))
-    return names[min(range(len(names)), key=keys.__getitem__)]
+        matrix.append(float(is_it[outside].mean()) if outside.any() else 0.0)
+        contrast.append(abs(a - matrix[-1]))
+    top = [k for k in range(len(names)) if contrast[k] >= 0.9 * max(contrast)]
+    return names[min(top, key=matrix.__getitem__)]

@@ -127,23 +127,26 @@ def concentration_slice(positions: np.ndarray, is_element: np.ndarray, counted: 
     return image.T, (bins[0][0], bins[0][-1], bins[1][0], bins[1][-1])
 
 
-def edge_slice(conc_image: np.ndarray, extent: tuple, edges: dict[str, tuple[np.ndarray, tuple]],
-               element: str, path: Path, title: str = "") -> Path:
-    """Concentration slice (at.% ``element``) with each method's edge probability (2-D image
-    and its extent in nm) overlaid as contours at 0.3 / 0.5 / 0.7."""
-    fig, axes = plt.subplots(1, max(1, len(edges)), figsize=(4.2 * max(1, len(edges)), 3.8),
-                             squeeze=False)
-    items = list(edges.items()) or [("", (None, None))]
-    for ax, (name, (edge_img, edge_extent)) in zip(axes[0], items):
-        finite = conc_image[np.isfinite(conc_image)]
+def edge_slice(panels: dict[str, dict[str, Any]], path: Path, title: str = "") -> Path:
+    """One panel per method: a concentration slice (``conc`` (H,W) at.%, ``conc_extent``,
+    ``label``) with the detected edge probability (``edges`` (H,W) in [0,1], ``edge_extent``)
+    drawn in red with opacity = probability."""
+    n = max(1, len(panels))
+    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.8), squeeze=False)
+    for ax, (name, panel) in zip(axes[0], panels.items()):
+        conc = panel["conc"]
+        finite = conc[np.isfinite(conc)]
         lo, hi = np.percentile(finite, [2, 98]) if finite.size else (0.0, 100.0)
-        shown = ax.imshow(conc_image, origin="lower", extent=extent, cmap="viridis",
+        shown = ax.imshow(conc, origin="lower", extent=panel["conc_extent"], cmap="viridis",
                           vmin=lo, vmax=max(hi, lo + 1e-6))
-        if edge_img is not None:
-            ax.imshow(np.ma.masked_less(edge_img, 0.2), origin="lower", extent=edge_extent,
-                      cmap="autumn_r", alpha=0.55, vmin=0, vmax=1)
-        ax.set_title(f"{name} edges over {element} at.%" if name else f"{element} at.%", fontsize=8)
-        fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
+        edges = panel.get("edges")
+        if edges is not None:
+            rgba = np.zeros(edges.shape + (4,), dtype=np.float32)
+            rgba[..., 0] = 1.0
+            rgba[..., 3] = 0.9 * np.clip(np.nan_to_num(edges), 0.0, 1.0)
+            ax.imshow(rgba, origin="lower", extent=panel["edge_extent"])
+        ax.set_title(f"{name}: {panel['label']}" if edges is not None else panel["label"], fontsize=8)
+        fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04, label="at.%")
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()

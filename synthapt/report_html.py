@@ -122,18 +122,13 @@ def case_html(case, figures: list[tuple[str, str]], notes: list[str], anchor: st
     return "\n".join(parts)
 
 
-def edge_field_slice(result: Any, axis: int = 2) -> tuple[np.ndarray, tuple] | None:
-    """(2-D middle slice of a segmentation's 3-D edge field, extent in nm) or None.
-
-    Uses ``result.edge_field`` (nx, ny, nz) with the grid's ``origin`` (nm) and ``voxel_size``
-    (nm) taken from ``result.grid`` or the result itself."""
-    field = getattr(result, "edge_field", None)
-    if field is None or np.ndim(field) != 3:
-        return None
-    grid = getattr(result, "grid", None) or result
-    origin = getattr(grid, "origin", None)
-    voxel = getattr(grid, "voxel_size", None)
-    if origin is None or voxel is None:
+def grid_slice(result: Any, name: str, axis: int = 2) -> tuple[np.ndarray, tuple] | None:
+    """(2-D middle slice normal to ``axis`` of the 3-D grid ``result.<name>``, extent in nm),
+    using the result's ``origin`` (nm) and ``voxel_size`` (nm); None if it has no such grid."""
+    field = getattr(result, name, None)
+    origin = getattr(result, "origin", None)
+    voxel = getattr(result, "voxel_size", None)
+    if field is None or np.ndim(field) != 3 or origin is None or voxel is None:
         return None
     field = np.asarray(field, dtype=np.float32)
     image = np.take(field, field.shape[axis] // 2, axis=axis)

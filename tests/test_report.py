@@ -161,3 +161,25 @@ def test_relative_inputs_resolve_against_the_result_folder(scored, tmp_path, mon
     monkeypatch.chdir(tmp_path)
     write_report(load_results(scored / "rel.json"), tmp_path / "rep")
     assert len(image_sources(tmp_path / "rep" / "index.html")) == 4
+
+
+def test_in_memory_segmentation_with_edge_field(tmp_path):
+    """A real (Canny) segmentation of an emulated slab: edge overlay and label maps drawn."""
+    from synthapt.apt import EmulationParams, emulate
+    from synthapt.apt.specimens import lattice_specimen
+    from synthapt.report import CaseResult
+    from synthapt.scoring import score_case
+    from synthapt.segment import SegmentParams, segment
+    from synthapt.structures.layered import Layered
+
+    geometry = Layered(normal=(0.0, 0.0, 1.0), thicknesses=(3.0,), centers=(3.5,))
+    dataset = emulate(lattice_specimen((20, 20, 20), geometry=geometry, seed=1), EmulationParams(),
+                      seed=2)
+    result = segment(dataset, SegmentParams(detector="canny"))
+    case = score_case({"canny": result}, dataset, name="slab")
+    out = write_report([CaseResult(case, dataset=dataset, segmentations={"canny": result})],
+                       tmp_path / "rep")
+    text = out.read_text()
+    assert "case000_edges.png" in text and "case000_labels.png" in text
+    assert "no edge fields" not in text
+    assert 0.5 < case["scores"]["canny"]["accuracy"] <= 1.0
