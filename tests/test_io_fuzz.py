@@ -64,26 +64,37 @@ def test_hdf5_reader_on_corrupted_real_file(tmp_path):
         outcome(load_dataset, path, APTDataset)
 
 
-RRNG_WORDS = ["[Ions]", "[Ranges]", "Number=", "Range1=", "Range2=", "Ion1=", "Vol:", "Color:",
-              "Name:", "Al:", "H:", "Ni:1", "Qq:2", "27.0", "26,9", "-1", "1e400", "nan", "=", ":",
-              "FF00FF", " ", "\n", "\r\n", "#", ";", "0", "3"]
+NUMBERS = st.sampled_from(["1", "2", "0", "-1", "1e400", "nan", "inf", "26,9", "27.1", "abc", "3.5", ""])
+RRNG_TOKENS = st.sampled_from(["Vol:0.1", "Vol:nan", "Al:1", "H:2", "Al:1e400", "Qq:1", "Name:AlH", "Name:X:Y",
+                               "Color:FF00FF", "Color:zz", "Name:Al2O", "ni:1", ":", "Al:", "Al:0", "Vol:-1"])
+RRNG_LINE = st.one_of(
+    st.sampled_from(["[Ions]", "[Ranges]", "[ranges]", "[Other]", "Ion1=Al", "# c", "; c", "", "junk", "=", "[", "Range="]),
+    st.builds(lambda n: f"Number={n}", NUMBERS),
+    st.builds(lambda i, a, b, extra: f"Range{i}={a} {b} " + " ".join(extra),
+              st.integers(0, 3), NUMBERS, NUMBERS, st.lists(RRNG_TOKENS, max_size=5)))
 
 
 @FUZZ
-@given(st.lists(st.sampled_from(RRNG_WORDS), max_size=40) | st.text(string.printable, max_size=200).map(lambda t: [t]))
-def test_rrng_reader(tmp_path, words):
+@given(st.lists(RRNG_LINE, max_size=12), st.sampled_from(["\n", "\r\n"]),
+       st.text(string.printable, max_size=200))
+def test_rrng_reader(tmp_path, lines, newline, noise):
     path = tmp_path / "fuzz.rrng"
-    path.write_text("".join(words), encoding="utf-8")
-    outcome(read_rrng, path, RangeTable)
+    for text in (newline.join(lines), noise):
+        path.write_text(text, encoding="utf-8")
+        outcome(read_rrng, path, RangeTable)
 
 
-RNG_WORDS = ["2 2", "1 1", "Al", "Ni", "1 0 0", "---- Al Ni", "----", ". 26.9 27.1 1 0",
-             ". 27 26 0 1", ". 1 2 x 1", ". 28 29 0 2", "AlH", "\n", " ", "-3 2", "0 0"]
+RNG_LINE = st.one_of(
+    st.sampled_from(["2 2", "1 1", "Al", "Ni", "Al 0 0 1", "1 0 0", "---- Al Ni", "----", "---- Al AlH Qq",
+                     "AlH", "", "-3 2", "0 0", "1e400 1", "x y"]),
+    st.builds(lambda a, b, counts: f". {a} {b} " + " ".join(counts), NUMBERS, NUMBERS,
+              st.lists(NUMBERS, max_size=4)))
 
 
 @FUZZ
-@given(st.lists(st.sampled_from(RNG_WORDS), max_size=30) | st.binary(max_size=200).map(lambda b: [b.decode("latin-1")]))
-def test_rng_reader(tmp_path, words):
+@given(st.lists(RNG_LINE, max_size=12), st.binary(max_size=200))
+def test_rng_reader(tmp_path, lines, noise):
     path = tmp_path / "fuzz.rng"
-    path.write_text("".join(words), encoding="utf-8")
-    outcome(read_rng, path, RangeTable)
+    for data in ("\n".join(lines).encode(), noise):
+        path.write_bytes(data)
+        outcome(read_rng, path, RangeTable)

@@ -270,7 +270,7 @@ class _Reader:
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         self.file.close()
-        if exc is None or isinstance(exc, SynthaptError):
+        if exc is None or isinstance(exc, (SynthaptError, MemoryError)):
             return False
         if isinstance(exc, Exception):  # h5py/HDF5 raise many kinds on corrupt files
             raise FormatError(f"{self.path}: malformed synthapt HDF5 file ({type(exc).__name__}: "

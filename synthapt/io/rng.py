@@ -20,6 +20,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
+
 from synthapt.errors import FormatError
 from synthapt.io.ranges import ELEMENTS, Range, RangeTable, formula, normalise_symbol, parse_formula
 from synthapt.io.rrng import parse_number, read_text
@@ -81,7 +83,7 @@ def _parse_row(where: str, line: str, labels: list[str], colours: dict[str, str]
     used: list[str] = []
     for label, token in zip(labels, tokens[3:]):
         count = parse_number(token, where)
-        if count != int(count) or count < 0:
+        if not np.isfinite(count) or count != int(count) or count < 0:
             raise FormatError(f"{where}: count {token!r} of {label} is not a whole number >= 0")
         if count == 0:
             continue

@@ -25,6 +25,8 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
+
 from synthapt.errors import FormatError
 from synthapt.io.atomic import atomic_output
 from synthapt.io.ranges import Range, RangeTable, formula, normalise_symbol, parse_formula
@@ -90,7 +92,7 @@ def _parse_range(value: str, where: str) -> Range:
             except FormatError:
                 raise FormatError(f"{where}: unknown element symbol {key!r}") from None
             count = parse_number(val, where)
-            if count != int(count) or count <= 0:
+            if not np.isfinite(count) or count != int(count) or count <= 0:
                 raise FormatError(f"{where}: atom count {val!r} of {symbol} is not a positive integer")
             composition[symbol] = composition.get(symbol, 0) + int(count)
     if name and not composition:  # "Name:AlH" without element counts: read the name as a formula
@@ -122,20 +124,23 @@ def read_rrng(path: str | os.PathLike) -> RangeTable:
             section = m.group(1).lower()
             seen_ranges_section |= section == "ranges"
             continue
+        if section is None:
+            raise FormatError(f"{where}: entry before any [section]; not an RRNG file?")
+        if section != "ranges":
+            continue  # [Ions] and other sections are informative only: ion names come from the ranges
         m = _KEY_VALUE.match(line)
         if not m:
             raise FormatError(f"{where}: cannot read {line[:60]!r}")
         key, index, value = m.group(1).lower(), m.group(2), m.group(3)
-        if section == "ranges":
-            if key == "number" and not index:
-                declared = int(parse_number(value, where))
-            elif key == "range" and index:
-                ranges.append(_parse_range(value, where))
-            else:
-                raise FormatError(f"{where}: unexpected entry {line[:60]!r} in [Ranges]")
-        elif section is None:
-            raise FormatError(f"{where}: entry before any [section]; not an RRNG file?")
-        # [Ions] and any other sections are informative only: ion names come from the ranges
+        if key == "number" and not index:
+            count = parse_number(value, where)
+            if not (np.isfinite(count) and count >= 0 and count == int(count)):
+                raise FormatError(f"{where}: Number={value.strip()!r} is not a whole number >= 0")
+            declared = int(count)
+        elif key == "range" and index:
+            ranges.append(_parse_range(value, where))
+        else:
+            raise FormatError(f"{where}: unexpected entry {line[:60]!r} in [Ranges]")
     if not seen_ranges_section:
         raise FormatError(f"{p}: no [Ranges] section; not an RRNG file?")
     if declared and declared != len(ranges):
