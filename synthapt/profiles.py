@@ -145,12 +145,15 @@ class MeshDistance:
         rows = np.arange(len(p))
         return cand[rows, j], q[rows, j], feat[rows, j], d2[rows, j]
 
-    def __call__(self, points: np.ndarray, chunk: int = 1 << 18) -> np.ndarray:
-        """(N, 3) points nm -> (N,) float64 signed distance, nm."""
-        points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    def __call__(self, points: np.ndarray, chunk: int = 1 << 18,
+                 progress: Any = None) -> np.ndarray:
+        """(N, 3) points nm -> (N,) float64 signed distance, nm. progress(done, total) if given."""
+        points = np.asarray(points).reshape(-1, 3)
         out = np.empty(len(points))
         for start in range(0, len(points), chunk):
-            out[start:start + chunk] = self._chunk(points[start:start + chunk])
+            out[start:start + chunk] = self._chunk(points[start:start + chunk].astype(np.float64))
+            if progress is not None:
+                progress(min(start + chunk, len(points)), len(points))
         return out
 
     def _chunk(self, p: np.ndarray) -> np.ndarray:
@@ -209,18 +212,19 @@ def _pseudo_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
 
 
 def signed_distance_to_mesh(points: np.ndarray, mesh: Any, candidates: int = 8,
-                            workers: int = 2) -> np.ndarray:
+                            workers: int = 2, progress: Any = None) -> np.ndarray:
     """Signed distance (N,) nm of points (N, 3) nm to ``mesh`` (positive inside the precipitate).
 
     Exact point-triangle distance to the nearest face found among ``candidates`` faces near the
     closest surface point; the sign comes from the face normal or, when the closest point lies on an
     edge or a vertex, from the angle-weighted pseudo-normal there.
     """
-    return MeshDistance(mesh, candidates, workers)(points)
+    return MeshDistance(mesh, candidates, workers)(points, progress=progress)
 
 
 def proxigram(dataset: APTDataset, mesh: Any, elements: tuple[str, ...] | None = None,
-              bin_width: float = 0.2, candidates: int = 8, workers: int = 2) -> Profile:
+              bin_width: float = 0.2, candidates: int = 8, workers: int = 2,
+              progress: Any = None) -> Profile:
     """Proxigram: element counts per signed-distance bin (nm, positive inside the precipitate) of
     the ions of ``dataset`` against ``mesh``. Molecular ions are decomposed into elements when the
     dataset has a range table; ``elements`` selects/orders the columns (default: all)."""
@@ -229,7 +233,7 @@ def proxigram(dataset: APTDataset, mesh: Any, elements: tuple[str, ...] | None =
     if mesh is None:
         raise SynthaptError("proxigram: no interface mesh (the segmentation found no interface)")
     names, table = ion_elements(dataset)
-    distance = signed_distance_to_mesh(dataset.positions, mesh, candidates, workers)
+    distance = signed_distance_to_mesh(dataset.positions, mesh, candidates, workers, progress)
     species = dataset.species.astype(np.int64)
     if np.array_equal(table, np.eye(len(names), dtype=table.dtype)):
         profile = profile_from_distance(distance, species, names, bin_width)
@@ -247,3 +251,70 @@ def _element_profile(distance: np.ndarray, species: np.ndarray, table: np.ndarra
     per_species = profile_from_distance(distance, species, tuple(str(i) for i in range(len(table))),
                                         bin_width)
     return Profile(per_species.edges, per_species.counts @ table, names)
+
+
+def write_profile_csv(path: Any, profile: Profile) -> None:
+    """Write a profile as CSV: bin centre (nm), ions per bin, then at.% and its 1-sigma counting
+    error for each element (empty fields for empty bins). Written atomically."""
+    from synthapt.io.atomic import atomic_output
+
+    conc, err = profile.concentration, profile.error
+    header = ["distance_nm", "ions"] + [f"{e}_at_pct" for e in profile.species_names] + [
+        f"{e}_err_at_pct" for e in profile.species_names]
+    lines = [",".join(header)]
+    for i, centre in enumerate(profile.centers):
+        values = [f"{v:.4f}" if np.isfinite(v) else "" for v in (*conc[i], *err[i])]
+        lines.append(",".join([f"{centre:.4f}", str(int(profile.totals[i])), *values]))
+    with atomic_output(path, suffix=".csv") as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
+
+
+def plateau(profile: Profile, lo: float | None, hi: float | None) -> dict[str, float]:
+    """at.% of each element over the bins whose centres lie in [lo, hi] nm (None = open end),
+    from the summed counts (NaN if those bins are empty)."""
+    centers = profile.centers
+    sel = np.ones(len(centers), bool)
+    if lo is not None:
+        sel &= centers >= lo
+    if hi is not None:
+        sel &= centers <= hi
+    counts = profile.counts[sel].sum(axis=0)
+    total = counts.sum()
+    return {name: (100.0 * float(c) / float(total) if total else float("nan"))
+            for name, c in zip(profile.species_names, counts)}
+
+
+def proxigram_file(segmentation_path: Any, data_path: Any = None, ranges_path: Any = None,
+                   bin_width: float = 0.2, progress: Any = None) -> Profile:
+    """Proxigram of a segmentation file's mesh; the dataset (and range file) default to the
+    paths recorded in it (relative paths are tried as given, then beside the segmentation file)."""
+    from pathlib import Path
+
+    from synthapt.io import load_dataset
+    from synthapt.segment import read_segmentation
+
+    result = read_segmentation(segmentation_path)
+    if result.mesh is None:
+        raise SynthaptError(f"{segmentation_path}: {result.message or 'no interface mesh'}")
+
+    def locate(given: Any, key: str) -> Path | None:
+        if given is not None:
+            return Path(given)
+        recorded = result.source.get(key)
+        if recorded is None:
+            return None
+        p = Path(recorded)
+        if not p.is_absolute() and not p.exists():
+            beside = Path(segmentation_path).parent / p.name
+            if beside.exists():
+                return beside
+        return p
+
+    data = locate(data_path, "dataset_path")
+    if data is None:
+        raise SynthaptError(f"{segmentation_path}: no dataset recorded; give --data")
+    dataset = load_dataset(data, ranges=locate(ranges_path, "ranges_path"))
+    if dataset.n_ions != len(result.labels):
+        raise SynthaptError(f"{data}: {dataset.n_ions} ions, but the segmentation labels "
+                            f"{len(result.labels)}; not the segmented dataset")
+    return proxigram(dataset, result.mesh, bin_width=bin_width, progress=progress)

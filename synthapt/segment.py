@@ -114,7 +114,8 @@ class SegmentationResult:
     origin (3,) nm and voxel_size nm place the grids. mesh: interface ``Mesh`` (None if no
     interface). method: "hed", "canny", "sobel" or "iso". elements: imaged element(s).
     params: the parameters as plain data. phase_composition: at.% of the element(s) in each phase.
-    message: "" or why there is no interface.
+    message: "" or why there is no interface. source: where the ions came from
+    ({"dataset_path", "ranges_path"}, as recorded by ``write_segmentation``), or {}.
     """
 
     labels: np.ndarray
@@ -130,6 +131,7 @@ class SegmentationResult:
     params: dict = field(default_factory=dict)
     phase_composition: dict = field(default_factory=dict)
     message: str = ""
+    source: dict = field(default_factory=dict)
 
     @property
     def interface_found(self) -> bool:
@@ -476,6 +478,45 @@ def phase_composition(grid: VoxelGrid, elements: tuple[str, ...], voxel_labels: 
     return out
 
 
+# ---------------------------------------------------------------------------- entry points
+def load_segment_params(path: Any = None, method: str = "hed", element: str | None = None,
+                        voxel_size: float | None = None,
+                        delocalization: float | None = None) -> SegmentParams:
+    """SegmentParams from an optional TOML file (its ``[segment]`` table, or the whole file) with
+    command-line overrides; ``element`` may join several with '+', e.g. "Al+Ti"."""
+    from synthapt.config import read_toml
+
+    data: dict[str, Any] = {}
+    if path is not None:
+        raw = read_toml(path)
+        data = dict(raw.get("segment", raw))
+    if method not in ("hed", "canny", "sobel", "iso"):
+        raise ConfigError(f"--method: unknown method {method!r} (hed, canny, sobel, iso)")
+    if method != "iso":
+        data["detector"] = method
+    if element:
+        data["elements"] = [e.strip() for e in element.split("+") if e.strip()]
+    if voxel_size is not None:
+        data["voxel_size"] = voxel_size
+    if delocalization is not None:
+        data["delocalization"] = delocalization
+    return SegmentParams.from_dict(data)
+
+
+def run_segmentation(dataset: APTDataset, params: SegmentParams, method: str = "hed",
+                     iso_value: float = 12.0, progress: Progress | None = None) -> SegmentationResult:
+    """``segment`` for the edge methods, ``iso_segment`` (element(s) from ``params``) for "iso"."""
+    if method != "iso":
+        return segment(dataset, params if params.detector == method else
+                       dataclasses.replace(params, detector=method), progress)
+    from synthapt.isosurface import iso_segment
+
+    if not params.elements:
+        raise ConfigError("--element: the iso method needs the element(s) to image")
+    return iso_segment(dataset, params.elements, iso_value, params.voxel_size,
+                       params.delocalization, params.min_count)
+
+
 # ---------------------------------------------------------------------------- HDF5 file
 SEGMENTATION_GROUP = "segmentation"
 
@@ -517,8 +558,8 @@ def write_segmentation(path: str | Any, result: SegmentationResult, dataset_path
             write_group(f.create_group(SEGMENTATION_GROUP, track_times=False), mapping)
 
 
-def read_segmentation(path: str | Any) -> tuple[SegmentationResult, dict]:
-    """Read a file of ``write_segmentation``: the result and {"dataset_path", "ranges_path"}."""
+def read_segmentation(path: str | Any) -> SegmentationResult:
+    """Read a file of ``write_segmentation`` (``source`` holds the recorded dataset/ranges paths)."""
     import json
     from pathlib import Path
 
@@ -548,7 +589,8 @@ def read_segmentation(path: str | Any) -> tuple[SegmentationResult, dict]:
             origin=np.asarray(m["origin"]), voxel_size=float(m["voxel_size"]), mesh=mesh,
             method=m["method"], elements=(elements,) if isinstance(elements, str) else tuple(elements),
             params=json.loads(m["params"]), phase_composition=json.loads(m["phase_composition"]),
-            message=m.get("message", ""))
+            message=m.get("message", ""),
+            source={k: m[k] for k in ("dataset_path", "ranges_path") if k in m})
     except (KeyError, ValueError, SynthaptError) as exc:
         raise FormatError(f"{p}: malformed segmentation group ({exc})") from None
-    return result, {"dataset_path": m.get("dataset_path"), "ranges_path": m.get("ranges_path")}
+    return result
