@@ -150,3 +150,13 @@ def test_failed_write_leaves_nothing(rng, tmp_path):
     with pytest.raises(SynthaptError, match="JSON"):
         write_dataset(tmp_path / "x.h5", ds)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_inconsistent_arrays_name_the_file(tmp_path):
+    ds = APTDataset(positions=np.zeros((3, 3)), mass_to_charge=np.ones(3))
+    write_dataset(tmp_path / "d.h5", ds)
+    with h5py.File(tmp_path / "d.h5", "a") as f:
+        del f["ions/mass_to_charge"]
+        f["ions/mass_to_charge"] = np.ones(2, np.float32)
+    with pytest.raises(FormatError, match=r"d\.h5: APTDataset\.mass_to_charge: length 2 does not match 3"):
+        read_dataset(tmp_path / "d.h5")

@@ -270,8 +270,12 @@ class _Reader:
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         self.file.close()
-        if exc is None or isinstance(exc, (SynthaptError, MemoryError)):
+        if exc is None or isinstance(exc, MemoryError):
             return False
+        if isinstance(exc, SynthaptError):  # e.g. inconsistent array lengths: name the file
+            if str(self.path) in str(exc):
+                return False
+            raise FormatError(f"{self.path}: {exc}") from None
         if isinstance(exc, Exception):  # h5py/HDF5 raise many kinds on corrupt files
             raise FormatError(f"{self.path}: malformed synthapt HDF5 file ({type(exc).__name__}: "
                               f"{str(exc).splitlines()[0] if str(exc) else 'missing data'})") from None
