@@ -83,8 +83,8 @@ def test_evaporation_goes_from_apex_down(needle_specimen):
     ds = emulate(needle_specimen, params, seed=1)
     assert np.all(np.diff(ds.pulse) >= 0)
     tip = tip_model(IonBundle.from_specimen(needle_specimen), params)
-    key = evaporation_key(ds.truth.position, tip)
-    assert np.all(np.diff(key) <= 1e-12)
+    key = evaporation_key(ds.truth.position.astype(np.float32), tip)
+    assert np.all(np.diff(key) <= 0)
     # depth correlates with order: the first tenth lies above the last tenth
     tenth = ds.n_ions // 10
     assert ds.truth.position[:tenth, 2].min() > ds.truth.position[-tenth:, 2].max()
@@ -258,3 +258,17 @@ def test_gaussian_fill_is_standard_normal():
     assert abs(stats.kurtosis(out)) < 0.05 and abs(stats.skew(out)) < 0.03
     assert stats.kstest(out, "norm").pvalue > 1e-3
     assert np.abs(out).max() < 5.8
+
+
+def test_interface_band_prescreen_is_exact(monkeypatch):
+    import synthapt.apt.aberrations as aberrations
+
+    monkeypatch.setattr(aberrations, "CHEAP_DISTANCE_SECONDS", 0.0)  # always pre-screen
+    points = np.random.default_rng(0).random((300_000, 3)) * 20.0
+    geometry = Particles(centers=((10.0, 10.0, 10.0), (3.0, 4.0, 5.0)),
+                         semi_axes=((5.0, 5.0, 5.0), (2.0, 2.0, 2.0)), box=(20.0, 20.0, 20.0))
+    band, s = aberrations.interface_band(geometry, points, 2.0)
+    direct = geometry.signed_distance(points)
+    expected = np.flatnonzero(np.abs(direct) < 2.0)
+    assert np.array_equal(band, expected) and np.allclose(s, direct[expected])
+    assert 0 < len(band) < len(points) // 2

@@ -61,7 +61,8 @@ def shape_stage(bundle: IonBundle, params: EmulationParams, rng: np.random.Gener
 
 
 def evaporation_key(positions: np.ndarray, tip: TipModel) -> np.ndarray:
-    """(n,) apex height s (nm) at which the descending tip surface reaches each atom."""
+    """(n,) apex height s (nm) at which the descending tip surface reaches each atom at (n, 3)
+    ``positions`` (float32 in the evaporation stage: order resolved to about 1e-5 nm)."""
     _, _, rho = tip.radial(positions)
     radius = tip.radius_at(positions[:, 2])
     rho = np.minimum(rho, radius)
@@ -78,6 +79,7 @@ def descending_order(key: np.ndarray) -> np.ndarray:
     n = len(key)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
+    key = np.asarray(key, dtype=np.float64)
     index_bits = max(int(n - 1).bit_length(), 1)
     levels = float(2 ** (63 - index_bits) - 1)
     top, span = float(key.max()), float(key.max() - key.min())
@@ -98,7 +100,7 @@ def evaporation_stage(bundle: IonBundle, params: EmulationParams,
         return bundle.replace(pulse=np.arange(bundle.n, dtype=np.int64)).with_stats(
             "evaporation", enabled=False)
     tip = bundle.tip or tip_model(bundle, params)
-    key = evaporation_key(bundle.true_positions_of_atoms(), tip)
+    key = evaporation_key(np.take(bundle.source_positions(), bundle.atom, axis=0), tip)  # float32
     order = descending_order(key)
     efficiency = params.efficiency.value if params.efficiency.enabled else 1.0
     rate = params.evaporation.detection_rate / efficiency  # evaporated ions per pulse
