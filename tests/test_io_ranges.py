@@ -32,11 +32,14 @@ def test_assign_matches_brute_force(rng):
     assert codes.dtype == np.int16
     expected = np.full(len(mq), -1)
     for r in t.ranges:
-        inside = (mq.astype(np.float64) >= r.lo) & (mq.astype(np.float64) < r.hi)
+        inside = (mq >= np.float32(r.lo)) & (mq < np.float32(r.hi))
         expected[inside] = t.ion_names.index(r.ion)
     np.testing.assert_array_equal(codes, expected)
     # half-open windows: lower bound in, upper bound out; touching ranges share the bound
     assert t.assign(np.array([26.9, 27.1, 29.5, 30.5])).tolist() == [0, -1, 1, -1]
+    # float32 data are compared with float32-rounded bounds: float32(26.9) < 26.9 in float64
+    assert t.assign(np.array([26.9, 27.1], np.float32)).tolist() == [0, -1]
+    assert t.assign(np.array([np.nextafter(np.float32(26.9), 0)], np.float32)).tolist() == [-1]
 
 
 def test_element_counts_decompose_molecular_ions():

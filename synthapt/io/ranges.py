@@ -163,17 +163,24 @@ class RangeTable:
 
     # ------------------------------------------------------------------ assignment
     def assign(self, mass_to_charge: np.ndarray) -> np.ndarray:
-        """(M,) m/q in Da -> (M,) int16 codes into ``ion_names``; -1 where no range matches."""
+        """(M,) m/q in Da -> (M,) int16 codes into ``ion_names``; -1 where no range matches.
+
+        Windows are half-open, ``lo <= m/q < hi``, compared at the precision of ``m/q`` (float32
+        data against float32-rounded bounds, so a value written as 26.9 matches a bound 26.9).
+        """
         mq = np.asarray(mass_to_charge)
         if not self.ranges:
             return np.full(mq.shape, -1, dtype=np.int16)
         lo, hi, order = self._sorted()
         names = self.ion_names
         code_of = np.array([names.index(self.ranges[i].ion) for i in order] + [-1], dtype=np.int16)
-        # candidate = last range with lo <= mq, valid only if mq < its hi; compared in float64
-        mq64 = mq.astype(np.float64, copy=False)
-        idx = np.searchsorted(lo, mq64, side="right") - 1
-        inside = (idx >= 0) & (mq64 < hi[np.maximum(idx, 0)])
+        # candidate = last range with lo <= mq, valid only if mq < its hi. Bounds are rounded to
+        # the data's precision (float32 m/q: 26.9 in a range file matches float32(26.9) data).
+        dtype = np.float32 if mq.dtype == np.float32 else np.float64
+        lo, hi = lo.astype(dtype), hi.astype(dtype)
+        mqc = mq.astype(dtype, copy=False)
+        idx = np.searchsorted(lo, mqc, side="right") - 1
+        inside = (idx >= 0) & (mqc < hi[np.maximum(idx, 0)])
         idx = np.where(inside, idx, len(order))
         return code_of[idx]
 
