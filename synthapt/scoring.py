@@ -210,20 +210,14 @@ def score_files(segmentation_files: list[str | Path] = (), truth: str | Path | N
                 method: str = "user", params: ScoreParams = ScoreParams(),
                 name: str = "") -> dict[str, Any]:
     """Score segmentation files (``synthapt segment`` output) and/or a user's own labels (and
-    mesh) against the ground truth in ``truth`` (a dataset .h5). Without ``truth`` the dataset
-    ``dataset.h5`` beside the first segmentation file is used. Returns a case-result dict."""
+    mesh) against the ground truth in ``truth`` (a dataset .h5). Without ``truth``: the dataset
+    recorded in the first segmentation file, else ``dataset.h5`` beside it. Returns a
+    case-result dict."""
     segmentation_files = [Path(p) for p in segmentation_files]
     if mesh is not None and labels is None:
         raise SynthaptError("score: --mesh needs --labels (the per-ion labels of the same method)")
     if labels is None and not segmentation_files:
         raise SynthaptError("score: nothing to score (give segmentation files or --labels)")
-    if truth is None:
-        beside = segmentation_files[0].parent / "dataset.h5" if segmentation_files else None
-        if beside is None or not beside.is_file():
-            raise SynthaptError("score: no ground truth; pass --truth dataset.h5 "
-                                "(a synthetic dataset with per-ion truth)")
-        truth = beside
-    dataset = load_truth_dataset(truth)
     results: dict[str, Any] = {}
     for path in segmentation_files:
         if not path.is_file():
@@ -231,8 +225,13 @@ def score_files(segmentation_files: list[str | Path] = (), truth: str | Path | N
         from synthapt.segment import read_segmentation
 
         result = read_segmentation(path)
-        name = str(getattr(result, "method", "") or path.stem)
-        results[_unique(name, results)] = result
+        results[_unique(str(getattr(result, "method", "") or path.stem), results)] = result
+    if truth is None:
+        truth = _recorded_dataset(segmentation_files, list(results.values()))
+    dataset = load_truth_dataset(truth)
+    for method_name, result in results.items():
+        check_labels(result.labels, dataset.n_ions, where=f"{segmentation_files[0].name} labels"
+                     if len(results) == 1 else f"{method_name} labels")
     if labels is not None:
         user = UserSegmentation(check_labels(read_labels(labels), dataset.n_ions, where=str(labels)),
                                 None if mesh is None else read_mesh(mesh), method)
@@ -246,6 +245,22 @@ def score_files(segmentation_files: list[str | Path] = (), truth: str | Path | N
         if mesh is not None:
             case["inputs"][f"{user_method}.mesh"] = str(mesh)
     return case
+
+
+def _recorded_dataset(files: list[Path], results: list[Any]) -> Path:
+    """The ground-truth dataset of segmentation files: the path recorded in the first file
+    (relative paths tried as given, then beside the file), else dataset.h5 beside it."""
+    if files:
+        recorded = (getattr(results[0], "source", None) or {}).get("dataset_path")
+        candidates = []
+        if recorded:
+            candidates += [Path(recorded), files[0].parent / Path(recorded).name]
+        candidates.append(files[0].parent / "dataset.h5")
+        for candidate in candidates:
+            if candidate.is_file() and candidate.suffix.lower() in (".h5", ".hdf5"):
+                return candidate
+    raise SynthaptError("score: no ground truth; pass --truth dataset.h5 "
+                        "(a synthetic dataset with per-ion truth)")
 
 
 def _unique(name: str, taken: dict) -> str:

@@ -16,7 +16,7 @@ from synthapt.errors import SynthaptError
 from synthapt.io.hdf5 import write_dataset
 from synthapt.mesh import write_mesh
 from synthapt.report import load_results, write_campaign_report, write_report
-from test_score_cli import slab_dataset, slab_mesh
+from test_score_cli import seg_files, slab_dataset, slab_mesh  # noqa: F401 (fixture)
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -183,3 +183,15 @@ def test_in_memory_segmentation_with_edge_field(tmp_path):
     assert "case000_edges.png" in text and "case000_labels.png" in text
     assert "no edge fields" not in text
     assert 0.5 < case["scores"]["canny"]["accuracy"] <= 1.0
+
+
+def test_report_of_segmentation_files(seg_files, tmp_path):
+    """A folder with dataset.h5 + seg_*.h5 (scored on the fly), and one segmentation file."""
+    r = invoke("report", seg_files, "-o", tmp_path / "folder", "--quiet")
+    assert r.exit_code == 0, r.output
+    text = (tmp_path / "folder" / "index.html").read_text()
+    assert "canny" in text and "case000_edges.png" in text and "no edge fields" not in text
+    assert len(image_sources(tmp_path / "folder" / "index.html")) == 4
+    r = invoke("report", seg_files / "seg_canny.h5", "-o", tmp_path / "one", "--quiet")
+    assert r.exit_code == 0, r.output
+    assert render_title(tmp_path / "one" / "index.html", tmp_path / "profile") == "images:4 broken:0"

@@ -175,3 +175,38 @@ def test_nothing_to_score_and_mesh_without_labels(files):
     assert "nothing to score" in cli_error("score", "--truth", files / "dataset.h5")
     assert "--mesh needs --labels" in cli_error("score", "--truth", files / "dataset.h5",
                                                 "--mesh", files / "exact.ply")
+
+
+@pytest.fixture(scope="module")
+def seg_files(tmp_path_factory):
+    """An emulated Ni-Al slab (dataset.h5) segmented by 'synthapt segment' (Canny and iso)."""
+    from synthapt.apt import EmulationParams, emulate
+    from synthapt.apt.specimens import lattice_specimen
+
+    folder = tmp_path_factory.mktemp("seg")
+    geometry = Layered(normal=(0.0, 0.0, 1.0), thicknesses=(3.0,), centers=(3.5,))
+    dataset = emulate(lattice_specimen((20, 20, 20), geometry=geometry, seed=1), EmulationParams(),
+                      seed=2)
+    write_dataset(folder / "dataset.h5", dataset)
+    for args in (["--method", "canny"], ["--method", "iso", "--element", "Al", "--iso-value", "16"]):
+        name = "seg_" + ("canny" if "canny" in args else "iso-Al-16") + ".h5"
+        r = invoke("segment", folder / "dataset.h5", "-o", folder / name, "--quiet", *args)
+        assert r.exit_code == 0, r.output
+    return folder
+
+
+def test_score_segmentation_files_find_their_dataset(seg_files, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the recorded dataset path is absolute; no --truth needed
+    out = tmp_path / "s.json"
+    r = invoke("score", seg_files / "seg_canny.h5", seg_files / "seg_iso-Al-16.h5", "--json", out)
+    assert r.exit_code == 0, r.output
+    case = json.loads(out.read_text())
+    assert len(case["scores"]) == 2 and list(case["scores"])[0] == "canny"
+    for scores in case["scores"].values():
+        assert 0.5 < scores["accuracy"] <= 1.0 and "interface_distance_mean" in scores
+    assert set(case["profiles"]) == {"truth", *case["scores"]}
+
+
+def test_segmentation_of_another_dataset_is_rejected(seg_files, files):
+    line = cli_error("score", seg_files / "seg_canny.h5", "--truth", files / "dataset.h5")
+    assert "labels but the dataset has 3000 ions" in line
