@@ -45,7 +45,7 @@ def interface_normals(geometry, points: np.ndarray) -> np.ndarray:
         step[axis] = GRADIENT_STEP
         grad[:, axis] = (geometry.signed_distance(points + step)
                          - geometry.signed_distance(points - step)) / (2 * GRADIENT_STEP)
-    norm = np.linalg.norm(grad, axis=1, keepdims=True)
+    norm = np.sqrt((grad * grad).sum(axis=1, keepdims=True))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(norm > 0, grad / norm, 0.0)
 
@@ -82,21 +82,19 @@ def interface_band(geometry, points: np.ndarray, half_width: float) -> tuple[np.
 
 
 def magnification_displacement(geometry, points: np.ndarray, field_ratio: float, width: float,
-                               shift_scale: float, lateral_only: bool = True) -> np.ndarray:
-    """(K, 3) displacement (nm) of ions from true positions ``points`` (K, 3) by the model above."""
+                               shift_scale: float, lateral_only: bool = True
+                               ) -> tuple[np.ndarray, np.ndarray]:
+    """(indices, (B, 3) displacements in nm) of the ions at true positions ``points`` (K, 3) that
+    the model above moves (those within 4 ``width`` of the interface; the others stay put)."""
     delta = shift_scale * (field_ratio - 1.0)
-    out = np.zeros_like(points, dtype=np.float64)
     if delta == 0.0 or len(points) == 0:
-        return out
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 3))
     band, s = interface_band(geometry, points, 4.0 * width)  # exp(-16): beyond, nothing moves
-    if len(band) == 0:
-        return out
     normal = interface_normals(geometry, points[band])
     if lateral_only:
         normal[:, 2] = 0.0
     amplitude = -delta * np.exp(-(s / width) ** 2)
-    out[band] = amplitude[:, None] * normal
-    return out
+    return band, amplitude[:, None] * normal
 
 
 def magnification_stage(bundle: IonBundle, params: EmulationParams,
@@ -110,11 +108,12 @@ def magnification_stage(bundle: IonBundle, params: EmulationParams,
         raise SynthaptError(
             "magnification.field_ratio: the specimen has no geometry, so local magnification "
             "cannot find the interface; set field_ratio = 1 or enabled = false")
-    true_pos = bundle.true_positions_of_atoms()
-    shift = magnification_displacement(geometry, true_pos, mag.field_ratio, mag.width,
-                                       mag.shift_scale, mag.lateral_only)
-    moved = np.linalg.norm(shift, axis=1)
-    position = (bundle.reconstructed() + shift).astype(np.float32)
+    band, shift = magnification_displacement(geometry, bundle.true_positions_of_atoms(),
+                                              mag.field_ratio, mag.width, mag.shift_scale,
+                                              mag.lateral_only)
+    position = bundle.position.copy() if bundle.position is not None else bundle.reconstructed()
+    position[band] += shift.astype(np.float32)
+    moved = np.sqrt((shift * shift).sum(axis=1))
     return bundle.replace(position=position).with_stats(
         "magnification", field_ratio=mag.field_ratio,
         interface_shift_nm=mag.shift_scale * (mag.field_ratio - 1.0),
