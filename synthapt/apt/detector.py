@@ -44,14 +44,19 @@ def project_to_detector(positions: np.ndarray, bundle: IonBundle, flight_path: f
     """(n, 2) float32 detector hit positions in mm of atoms at (n, 3) ``positions`` (nm)."""
     tip = bundle.tip
     dx, dy, rho = tip.radial(positions)
-    radius = tip.radius_at(positions[:, 2])
-    theta = np.arcsin(np.minimum(rho / radius, np.float32(1.0)))
+    ratio = rho / tip.radius_at(positions[:, 2])
+    np.minimum(ratio, np.float32(1.0), out=ratio)
+    theta = np.arcsin(ratio, out=ratio)
     theta /= np.float32(image_compression)
-    distance = np.tan(theta)
-    distance *= np.float32(flight_path)
+    scale = np.tan(theta, out=theta)
+    scale *= np.float32(flight_path)
     with np.errstate(invalid="ignore", divide="ignore"):
-        scale = np.where(rho > 0, distance / rho, np.float32(0.0))
-    return np.stack([dx * scale, dy * scale], axis=1).astype(np.float32)
+        np.divide(scale, rho, out=scale, where=rho > 0)
+    scale[rho <= 0] = 0.0
+    out = np.empty((len(positions), 2), dtype=np.float32)
+    np.multiply(dx, scale, out=out[:, 0])
+    np.multiply(dy, scale, out=out[:, 1])
+    return out
 
 
 def dead_zone_losses(pulse: np.ndarray, detector_xy: np.ndarray, arrival: np.ndarray | None,
