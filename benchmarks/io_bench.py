@@ -54,6 +54,8 @@ def rss_mib() -> float:
 
 def child(fmt: str, op: str, n: int, path: Path, repeat: int) -> dict:
     """Run one timed operation in this process; returns seconds, rates and memory."""
+    import synthapt.io.epos  # noqa: F401  (import readers before timing)
+    import synthapt.io.hdf5  # noqa: F401
     from synthapt.io import load_dataset, save_dataset
 
     dataset = make_dataset(n, with_epos=fmt in ("epos", "h5-epos")) if op == "write" else None
@@ -108,6 +110,15 @@ def main() -> None:
                 print(f"{fmt:8s} {op:5s} {r['seconds']:8.3f} {r['mions_per_s']:9.1f} "
                       f"{r['peak_rss_extra_mib']:14.0f} {r['tracemalloc_peak_mib']:16.0f} {r['file_mib']:9.0f}")
             path.unlink()
+    mq = make_dataset(args.n, with_epos=False).mass_to_charge
+    from synthapt.io.ranges import Range, RangeTable
+
+    table = RangeTable(tuple(Range(c - 0.2, c + 0.2, f"Ion{i}", {"Al": 1}) for i, c in
+                             enumerate(np.arange(1.0, 200.0, 2.0))))  # 100 ranges
+    t0 = time.perf_counter()
+    table.assign(mq)
+    dt = time.perf_counter() - t0
+    print(f"RangeTable.assign (100 ranges): {dt:.3f} s, {args.n / dt / 1e6:.1f} M ions/s")
     ratio = results[("h5", "read")]["seconds"] / results[("pos", "read")]["seconds"]
     print(f"# load average {os.getloadavg()[0]:.1f} at end; write memory: see tracemalloc (RSS peak "
           f"already reached while building the dataset)")

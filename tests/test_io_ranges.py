@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from synthapt.errors import FormatError
 from synthapt.io.ranges import Range, RangeTable, formula, parse_formula
@@ -86,3 +88,24 @@ def test_empty_table_and_dict_round_trip():
     assert RangeTable(()).assign(np.array([1.0, 2.0])).tolist() == [-1, -1]
     t = table()
     assert RangeTable.from_dict(t.to_dict()) == t
+
+
+@settings(max_examples=150, deadline=None)
+@given(cuts=st.lists(st.floats(0, 300, allow_nan=False, width=32), min_size=2, max_size=20, unique=True),
+       keep=st.lists(st.booleans(), min_size=20, max_size=20),
+       extra=st.lists(st.floats(-5, 400, allow_nan=False, width=32), max_size=50),
+       wide=st.booleans())
+def test_assign_equals_per_range_comparison(cuts, keep, extra, wide):
+    """The binned lookup gives exactly the per-range answer, also on and next to every bound."""
+    cuts = sorted(cuts)
+    ranges = tuple(Range(a, b, f"I{i % 3}", {"Al": 1}) for i, (a, b) in enumerate(zip(cuts, cuts[1:]))
+                   if keep[i] and a < b)
+    table = RangeTable(ranges)
+    dtype = np.float64 if wide else np.float32
+    edges = np.array(cuts, dtype)
+    values = np.r_[edges, np.nextafter(edges, dtype(-1)), np.nextafter(edges, dtype(1e9)),
+                   np.array(extra, dtype), [np.nan, 1e30, -1e-3]].astype(dtype)
+    expected = np.full(len(values), -1)
+    for r in ranges:
+        expected[(values >= dtype(r.lo)) & (values < dtype(r.hi))] = table.ion_names.index(r.ion)
+    np.testing.assert_array_equal(table.assign(values), expected)

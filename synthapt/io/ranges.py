@@ -19,6 +19,10 @@ from synthapt.errors import FormatError
 
 ELEMENTS = frozenset(chemical_symbols[1:])
 """Element symbols of the periodic table (H ... Og)."""
+LOOKUP_BINS = 1 << 20
+"""Most bins of the m/q lookup table of ``RangeTable.assign`` (bins are >= 1/64 Da wide)."""
+MAX_LOOKUP_DA = 1.0e6
+AMBIGUOUS = -2
 
 
 def normalise_symbol(symbol: str) -> str:
@@ -167,22 +171,48 @@ class RangeTable:
 
         Windows are half-open, ``lo <= m/q < hi``, compared at the precision of ``m/q`` (float32
         data against float32-rounded bounds, so a value written as 26.9 matches a bound 26.9).
+        Most ions are looked up in a table over power-of-two-wide m/q bins (exact: the bin of a
+        value is found by scaling with a power of two); only ions in a bin that holds a range
+        bound go through a binary search (``np.searchsorted``) over the sorted bounds.
         """
         mq = np.asarray(mass_to_charge)
         if not self.ranges:
             return np.full(mq.shape, -1, dtype=np.int16)
+        dtype = np.float32 if mq.dtype == np.float32 else np.float64
+        mq = mq.astype(dtype, copy=False)
+        lo, hi, code_of = self._bounds(dtype)
+        top = float(hi.max())
+        if not top < MAX_LOOKUP_DA:  # absurd bounds (or inf after rounding): plain binary search
+            return self._lookup(lo, hi, code_of, mq)
+        width = 2.0 ** max(-6, int(np.ceil(np.log2(top / LOOKUP_BINS))))
+        n_bins = int(np.ceil(top / width)) + 1
+        starts = np.arange(n_bins, dtype=np.float64) * width
+        lut = self._lookup(lo, hi, code_of, starts)
+        bounds = np.r_[lo, hi].astype(np.float64) / width
+        lut[bounds[bounds != np.floor(bounds)].astype(np.int64)] = AMBIGUOUS  # a bound inside the bin
+        lut = np.r_[lut, np.int16(-1)]  # last entry: outside [0, top]
+        scaled = mq * dtype(1.0 / width)
+        with np.errstate(invalid="ignore"):
+            valid = (scaled >= 0) & (scaled < n_bins)  # False for NaN
+        codes = lut[np.where(valid, scaled, n_bins).astype(np.int32)]  # n_bins < 2**21
+        unsure = np.flatnonzero(codes == AMBIGUOUS)
+        if unsure.size:
+            codes[unsure] = self._lookup(lo, hi, code_of, mq[unsure])
+        return codes
+
+    def _bounds(self, dtype: type) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         lo, hi, order = self._sorted()
         names = self.ion_names
         code_of = np.array([names.index(self.ranges[i].ion) for i in order] + [-1], dtype=np.int16)
-        # candidate = last range with lo <= mq, valid only if mq < its hi. Bounds are rounded to
-        # the data's precision (float32 m/q: 26.9 in a range file matches float32(26.9) data).
-        dtype = np.float32 if mq.dtype == np.float32 else np.float64
-        lo, hi = lo.astype(dtype), hi.astype(dtype)
-        mqc = mq.astype(dtype, copy=False)
-        idx = np.searchsorted(lo, mqc, side="right") - 1
-        inside = (idx >= 0) & (mqc < hi[np.maximum(idx, 0)])
-        idx = np.where(inside, idx, len(order))
-        return code_of[idx]
+        with np.errstate(over="ignore"):  # bounds beyond float32 become inf, as the data would
+            return lo.astype(dtype), hi.astype(dtype), code_of
+
+    @staticmethod
+    def _lookup(lo: np.ndarray, hi: np.ndarray, code_of: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Binary search: code of the last range with lo <= value if value < its hi, else -1."""
+        idx = np.searchsorted(lo, values, side="right") - 1
+        inside = (idx >= 0) & (values < hi[np.maximum(idx, 0)])
+        return code_of[np.where(inside, idx, len(lo))]
 
     def element_counts(self, codes: np.ndarray) -> np.ndarray:
         """(M,) ion codes -> (M, len(elements)) int32 atoms of each element per ion (0 if unranged)."""
