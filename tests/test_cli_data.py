@@ -1,5 +1,6 @@
 """``synthapt info`` and ``synthapt convert`` through the CLI."""
 
+import json
 import subprocess
 import sys
 
@@ -46,6 +47,10 @@ def test_info_pos_with_ranges(rng, tmp_path):
     ni = float(out.split("Ni ")[1].split(",")[0].split(";")[0])
     assert abs(ni - 100 * 3000 / (3000 + 800 + 0)) < 1.0  # background ions inside windows are few
     assert "ground truth: absent" in out and "ePOS fields:" in out
+    result = runner.invoke(app, ["info", "--json", str(tmp_path / "run.epos"), "-r", str(tmp_path / "r.rrng")])
+    summary = json.loads(result.output)
+    assert summary["ions"] == 4000 and summary["bounding_box_nm"][2][0] == -12.0
+    assert [round(c) for c, _ in summary["peaks_da"]] == [27, 29]
 
 
 def test_info_specimen(rng, tmp_path):

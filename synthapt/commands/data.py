@@ -15,11 +15,15 @@ def register(app: typer.Typer) -> None:
     def info(
         file: Path = typer.Argument(..., help="Data file: .h5, .pos, .epos, .apt, .rrng or .rng."),
         ranges: Optional[Path] = typer.Option(None, "--ranges", "-r", help=RANGES_HELP),
+        as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     ) -> None:
         """Ion count, bounding box, main m/q peaks, composition and ground truth of a data file."""
+        import json
+
         from synthapt.io.summary import format_summary, summarize
 
-        typer.echo("\n".join(format_summary(summarize(file, ranges))))
+        summary = summarize(file, ranges)
+        typer.echo(json.dumps(summary, indent=1) if as_json else "\n".join(format_summary(summary)))
 
     @app.command("convert")
     def convert_command(
