@@ -44,8 +44,10 @@ def _json(obj: Any) -> str:
             return o.tolist()
         if isinstance(o, np.generic):
             return o.item()
-        if isinstance(o, (tuple, set)):
-            return list(o)
+        if isinstance(o, (tuple, set, frozenset)):
+            return sorted(o) if isinstance(o, (set, frozenset)) else list(o)
+        if isinstance(o, os.PathLike):
+            return os.fspath(o)
         raise TypeError(f"{type(o).__name__} is not JSON-serialisable")
 
     try:
