@@ -76,6 +76,8 @@ def test_background_free_ranging_recovers_true_species(nial):
     true = np.array(ds.truth.species_names)[ds.truth.species]
     assert np.mean(ranged == true) >= 0.999
     assert ds.species_names == ("Ni", "Al")
+    volumes = {r.ion: r.volume for r in ds.ranges.ranges}
+    assert volumes == {"Ni": pytest.approx(0.01094, abs=1e-5), "Al": pytest.approx(0.01660, abs=1e-5)}
     report = ds.metadata["ranging"]
     assert report["misassigned"] == 0
     assert report["correct"] == int(np.sum(ranged == true))

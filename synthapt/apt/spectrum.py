@@ -28,6 +28,15 @@ from synthapt.apt.params import EmulationParams, SpectrumParams
 FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
 GUIDE = 4096  # guide-table cells per species for peak sampling
 IDEAL_HALF_WIDTH = 0.3  # Da, ranges around the mean atomic mass when the spectrum stage is off
+# Atomic volumes (nm^3) for the RRNG ``Vol`` field, from room-temperature lattice parameters
+# (C. Kittel, Introduction to Solid State Physics, 8th ed., Wiley 2005, ch. 1): fcc a^3/4,
+# bcc a^3/2, diamond a^3/8, hcp (sqrt(3)/2 a^2 c) / 2. Elements not listed get 0.
+ATOMIC_VOLUMES = {"Ni": 0.3524 ** 3 / 4, "Al": 0.40495 ** 3 / 4, "Cu": 0.3615 ** 3 / 4,
+                  "Fe": 0.28665 ** 3 / 2, "Cr": 0.2884 ** 3 / 2, "Mo": 0.3147 ** 3 / 2,
+                  "W": 0.3165 ** 3 / 2, "Nb": 0.3300 ** 3 / 2, "Ta": 0.3306 ** 3 / 2,
+                  "V": 0.3024 ** 3 / 2, "Si": 0.5431 ** 3 / 8,
+                  "Co": 3 ** 0.5 / 2 * 0.2507 ** 2 * 0.4069 / 2,
+                  "Ti": 3 ** 0.5 / 2 * 0.2951 ** 2 * 0.4684 / 2}
 COLOURS = {"Ni": "00CC00", "Al": "0000FF", "Co": "FF00FF", "Cr": "999999", "Fe": "FF6600",
            "H": "FFFFFF", "Cu": "CC6600", "Si": "AAAA00", "Ti": "00AAAA", "Mo": "660099",
            "W": "333333", "Ta": "996633", "Re": "FF9999", "Nb": "3399FF", "C": "000000"}
@@ -197,6 +206,7 @@ def build_range_table(species_names: tuple[str, ...], element_fraction: np.ndarr
 
     ranges = tuple(
         Range(lo, hi, species_names[code], {species_names[code]: 1},
+              volume=round(ATOMIC_VOLUMES.get(species_names[code], 0.0), 6),
               color=COLOURS.get(species_names[code], "FF0000"))
         for lo, hi, code in range_intervals(species_names, element_fraction, spectrum))
     table = RangeTable(ranges)
