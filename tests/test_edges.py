@@ -233,6 +233,15 @@ def test_keras_layout_errors(tmp_path, random_hed):
         convert_keras_h5(junk)
 
 
+def test_views_of_a_volume_are_accepted(random_hed):
+    volume = np.random.default_rng(6).random((6, 9, 11)).astype(np.float32)
+    view = volume.transpose(1, 0, 2)[:, ::-1]  # strided, negative steps: slices along another axis
+    detector = get_detector("hed", model=random_hed, pad=2)
+    np.testing.assert_allclose(detector.detect(view), detector.detect(view.copy()), atol=1e-6)
+    mask = volume > 0.5
+    assert get_detector("sobel").detect(mask).shape == mask.shape
+
+
 def test_rounding_excursions_are_clipped_not_refused():
     images = np.array([[[1.0 + 5e-7, -5e-7], [0.5, 0.25]]], np.float32)
     checked = check_images(images)

@@ -38,7 +38,8 @@ def check_images(images: Any, where: str = "images") -> np.ndarray:
         raise SynthaptError(f"{where}: expected a (B, H, W) stack of 2D images, got shape {array.shape}")
     if min(array.shape) == 0:
         raise SynthaptError(f"{where}: empty image stack of shape {array.shape}")
-    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)
+            or array.dtype == bool):
         raise SynthaptError(f"{where}: expected real numbers, got dtype {array.dtype}")
     array = array.astype(np.float32, copy=False)
     if not np.isfinite(array).all():
@@ -159,7 +160,8 @@ class HEDDetector(EdgeDetector):
         out = np.empty((n, height, width), dtype=np.float32)
         with torch_threads(self.params.num_threads), torch.inference_mode():
             for start in range(0, n, self.params.batch_size):
-                batch = torch.from_numpy(images[start:start + self.params.batch_size])[:, None]
+                chunk = np.ascontiguousarray(images[start:start + self.params.batch_size])
+                batch = torch.from_numpy(chunk)[:, None]
                 if pad:
                     batch = F.pad(batch, (pad, pad, pad, pad), mode="reflect")
                 if resize:
