@@ -84,7 +84,9 @@ def test_hed_detector_random_weights_contract(random_hed):
     before = images.copy()
     threads = torch.get_num_threads()
     detector = get_detector("hed", model=random_hed, upsample=1.5, pad=4, batch_size=2, num_threads=1)
-    out = detector.detect(images)
+    done = []
+    out = detector.detect(images, progress=done.append)
+    assert done == [2, 1]
     assert out.shape == images.shape and out.dtype == np.float32
     assert 0.0 <= out.min() and out.max() <= 1.0
     np.testing.assert_array_equal(images, before)
@@ -125,7 +127,9 @@ def test_sobel_step_values():
     np.testing.assert_allclose(raw[2:-2, 5:7], 1 / np.sqrt(2), atol=1e-6)
     assert raw[2:-2, :4].max() == 0 and raw[2:-2, 8:].max() == 0
     images, r = disc_stack()
-    norm = get_detector("sobel").detect(images)[0]
+    done = []
+    norm = get_detector("sobel").detect(np.concatenate([images, images]), progress=done.append)[0]
+    assert done == [1, 1]
     assert norm.max() == pytest.approx(1.0)
     assert abs(r.ravel()[np.argmax(norm)] - 10) < 1.5
     assert get_detector("sobel").detect(np.zeros((2, 8, 8), np.float32)).max() == 0

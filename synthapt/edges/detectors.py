@@ -12,7 +12,7 @@ import contextlib
 import copy
 import dataclasses
 import os
-from typing import Any, ClassVar, Iterator
+from typing import Any, Callable, ClassVar, Iterator
 
 import numpy as np
 import torch
@@ -60,14 +60,15 @@ class EdgeDetector(abc.ABC):
     def __init__(self, params: Any) -> None:
         self.params = params
 
-    def detect(self, images: Any) -> np.ndarray:
-        """Edge maps of a stack of images; the input is never modified."""
+    def detect(self, images: Any, progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Edge maps of a stack of images; the input is never modified. ``progress(n)`` is called
+        with the number of slices just finished (e.g. ``rich`` ``progress.advance``)."""
         stack = check_images(images)
-        out = self._detect(stack)
+        out = self._detect(stack, progress or (lambda n: None))
         return np.clip(out, 0.0, 1.0).astype(np.float32, copy=False)
 
     @abc.abstractmethod
-    def _detect(self, images: np.ndarray) -> np.ndarray: ...
+    def _detect(self, images: np.ndarray, progress: Callable[[int], None]) -> np.ndarray: ...
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.params})"
@@ -151,7 +152,7 @@ class HEDDetector(EdgeDetector):
         pad = self.padding(height, width)
         return self.scaled_size(height + 2 * pad, width + 2 * pad)
 
-    def _detect(self, images: np.ndarray) -> np.ndarray:
+    def _detect(self, images: np.ndarray, progress: Callable[[int], None]) -> np.ndarray:
         n, height, width = images.shape
         pad = self.padding(height, width)
         padded = (height + 2 * pad, width + 2 * pad)
@@ -171,6 +172,7 @@ class HEDDetector(EdgeDetector):
                 if resize:
                     prob = F.interpolate(prob, size=padded, mode="bilinear", align_corners=False, antialias=True)
                 out[start:start + len(prob)] = prob[:, 0, pad:pad + height, pad:pad + width].numpy()
+                progress(len(prob))
         return out
 
 
@@ -212,7 +214,7 @@ class CannyDetector(EdgeDetector):
 
     name = "canny"
 
-    def _detect(self, images: np.ndarray) -> np.ndarray:
+    def _detect(self, images: np.ndarray, progress: Callable[[int], None]) -> np.ndarray:
         p = self.params
         out = np.empty(images.shape, dtype=np.float32)
         for i, image in enumerate(images):
@@ -221,6 +223,7 @@ class CannyDetector(EdgeDetector):
             if p.spread > 0:
                 edges = ndimage.gaussian_filter(edges, p.spread, mode="nearest") * (np.sqrt(2 * np.pi) * p.spread)
             out[i] = edges
+            progress(1)
         return out
 
 
@@ -246,7 +249,7 @@ class SobelDetector(EdgeDetector):
 
     name = "sobel"
 
-    def _detect(self, images: np.ndarray) -> np.ndarray:
+    def _detect(self, images: np.ndarray, progress: Callable[[int], None]) -> np.ndarray:
         p = self.params
         out = np.empty(images.shape, dtype=np.float32)
         for i, image in enumerate(images):
@@ -256,6 +259,7 @@ class SobelDetector(EdgeDetector):
                 peak = float(magnitude.max())
                 magnitude = magnitude / peak if peak > 1e-12 else np.zeros_like(magnitude)
             out[i] = magnitude
+            progress(1)
         return out
 
 
