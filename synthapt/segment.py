@@ -423,15 +423,19 @@ def refined_indicator(voxel_labels: np.ndarray, conc: np.ndarray, band_voxels: f
     """Precipitate indicator (float32): the 0/1 labels, except within ``band_voxels`` of their
     boundary, where it is (c - c_matrix) / (c_precipitate - c_matrix) clipped to [0, 1]
     (c: delocalized concentration), so its 0.5 level sits at the mean of the two compositions."""
-    comp = phase_composition(grid, elements, voxel_labels)
-    c_m, c_p = comp["matrix_at_pct"], comp["precipitate_at_pct"]
-    indicator = voxel_labels.astype(np.float32)
-    if not (np.isfinite(c_m) and np.isfinite(c_p)) or abs(c_p - c_m) < 1e-6:
-        return indicator
     inside = voxel_labels.astype(bool)
     depth = np.where(inside, ndimage.distance_transform_edt(inside),
                      ndimage.distance_transform_edt(~inside))
     band = depth <= band_voxels + 0.5
+    # phase compositions from the voxels beyond the band (plateaus), if both phases have some
+    core = np.where(band, -1, voxel_labels).astype(np.int8)
+    if not ((core == MATRIX).any() and (core == PRECIPITATE).any()):
+        core = voxel_labels
+    comp = phase_composition(grid, elements, core)
+    c_m, c_p = comp["matrix_at_pct"], comp["precipitate_at_pct"]
+    indicator = voxel_labels.astype(np.float32)
+    if not (np.isfinite(c_m) and np.isfinite(c_p)) or abs(c_p - c_m) < 1e-6:
+        return indicator
     scaled = np.clip((conc - c_m) / (c_p - c_m), 0.0, 1.0).astype(np.float32)
     indicator[band] = scaled[band]
     return indicator
