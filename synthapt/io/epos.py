@@ -16,7 +16,6 @@ import numpy as np
 
 from synthapt.data import EPOS_FIELDS, APTDataset
 from synthapt.errors import FormatError
-from synthapt.io.atomic import atomic_output
 from synthapt.io.pos import check_not_empty, check_plausible, read_fields, write_records
 
 EPOS_COLUMNS = 11
