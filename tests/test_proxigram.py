@@ -117,7 +117,7 @@ def test_proxigram_of_a_sharp_planar_interface_recovers_both_plateaus(rng, tmp_p
     lines = (tmp_path / "p.csv").read_text().splitlines()
     assert lines[0] == "distance_nm,ions,Ni_at_pct,Al_at_pct,Ni_err_at_pct,Al_err_at_pct"
     assert len(lines) == len(prof.centers) + 1
-    assert sum(int(line.split(",")[1]) for line in lines[1:]) == n
+    assert sum(int(line.split(",")[1]) for line in lines[1:]) == 20_000
 
 
 def test_proxigram_decomposes_molecular_ions():
