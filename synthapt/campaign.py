@@ -446,14 +446,24 @@ def flatten_scores(scores: dict, prefix: str = "") -> dict[str, Any]:
 
 
 def result_rows(suite: Suite, results: list[dict]) -> list[dict]:
-    """One row per (case, method): case name, hash, grid labels, method, scalar metrics."""
-    labels = {sc.hash: sc.labels for sc in suite.cases}
+    """One row per (case, method) in suite order: case name, hash, grid labels, method, scalar
+    metrics, and ``error`` for a method that could not be segmented or scored."""
+    by_hash = {sc.hash: sc for sc in suite.cases}
     rows = []
     for result in results:
-        for method, scores in result["scores"].items():
-            rows.append({"case": result["name"], "hash": result["hash"],
-                         **labels.get(result["hash"], {}), "method": method,
-                         **flatten_scores(scores)})
+        sc = by_hash.get(result["hash"])
+        scores, errors = result.get("scores", {}), result.get("errors") or {}
+        methods = list(sc.case.segmentation.method_names) if sc else []
+        methods += [m for m in list(scores) + list(errors) if m not in methods]
+        for method in methods:
+            if method not in scores and method not in errors:
+                continue
+            row = {"case": result["name"], "hash": result["hash"],
+                   **(sc.labels if sc else {}), "method": method,
+                   **flatten_scores(scores.get(method, {}))}
+            if method in errors:
+                row["error"] = errors[method]
+            rows.append(row)
     return rows
 
 

@@ -182,11 +182,23 @@ def simulate_and_emulate(case: CaseConfig, threads: int = 1):
     start = time.perf_counter()
     simulation = _with_threads(case.simulation, threads)
     specimen = simulate(simulation)
+    specimen = specimen.replace(provenance=without_command_line(specimen.provenance))
     timings["simulate"] = time.perf_counter() - start
     start = time.perf_counter()
     dataset = emulate(specimen, case.emulation, seed=case.seed)
+    dataset = dataset.replace(metadata=without_command_line(dataset.metadata))
     timings["emulate"] = time.perf_counter() - start
     return specimen, dataset, timings
+
+
+def without_command_line(record: Any) -> Any:
+    """``record`` without its ``command_line`` entries (at any depth): a case's files are the
+    same however the campaign that made them was started."""
+    if isinstance(record, dict):
+        return {k: without_command_line(v) for k, v in record.items() if k != "command_line"}
+    if isinstance(record, list):
+        return [without_command_line(v) for v in record]
+    return record
 
 
 def _with_threads(simulation: SimulationConfig, threads: int) -> SimulationConfig:
@@ -199,17 +211,22 @@ def _with_threads(simulation: SimulationConfig, threads: int) -> SimulationConfi
     return simulation
 
 
-def segmentations(plan: SegmentationPlan, dataset, threads: int = 1):
-    """Yield (method name, SegmentationResult) for every method of ``plan``; the edge
-    detectors run on ``threads`` threads."""
+def segmentation_steps(plan: SegmentationPlan, threads: int = 1) -> list[tuple[str, Any]]:
+    """[(method name, function(dataset) -> SegmentationResult), ...] for every method of
+    ``plan``, in ``plan.method_names`` order; edge detectors run on ``threads`` threads."""
     from synthapt.isosurface import iso_segment
     from synthapt.segment import segment
 
+    steps: list[tuple[str, Any]] = []
     for name in plan.methods:
-        yield name, segment(dataset, replace(plan.params, detector=name, threads=int(threads)))
+        params = replace(plan.params, detector=name, threads=int(threads))
+        steps.append((name, lambda dataset, params=params: segment(dataset, params)))
+    iso_kwargs = _iso_kwargs(plan.params)
     for value in plan.iso_values:
-        yield iso_method_name(plan.iso_element, value), iso_segment(
-            dataset, plan.iso_element, value, **_iso_kwargs(plan.params))
+        steps.append((iso_method_name(plan.iso_element, value),
+                      lambda dataset, value=value: iso_segment(dataset, plan.iso_element, value,
+                                                               **iso_kwargs)))
+    return steps
 
 
 def _iso_kwargs(params: SegmentParams) -> dict:
@@ -227,7 +244,8 @@ def run_case(case: CaseConfig, out_dir: str | Path, threads: int = 1) -> dict:
     """Run one case into ``out_dir/<case-hash>/`` and return its case-result dict.
 
     The dict is ``synthapt.scoring.score_case``'s (scores and proxigrams per method) plus
-    ``hash``, ``n_atoms`` and ``files`` (SHA-256 of each file in the folder). A case whose
+    ``hash``, ``n_atoms``, ``files`` (SHA-256 of each file in the folder) and ``errors``
+    (message of each method that failed to segment or to score). A case whose
     ``result.json`` exists is not recomputed: its stored result is returned.
     """
     key = case_hash(case)
@@ -243,22 +261,26 @@ def run_case(case: CaseConfig, out_dir: str | Path, threads: int = 1) -> dict:
 
 def _run_stages(case: CaseConfig, folder: Path, threads: int) -> dict:
     from synthapt.io.hdf5 import write_dataset, write_specimen
-    from synthapt.scoring import score_case
     from synthapt.segment import write_segmentation
 
     specimen, dataset, timings = simulate_and_emulate(case, threads)
-    config = to_dict(case)
     with atomic_output(folder / "specimen.h5") as tmp:
         write_specimen(tmp, specimen, config=case)
     with atomic_output(folder / "dataset.h5") as tmp:
         write_dataset(tmp, dataset, config=case)
-    results = {}
-    for method, result in _timed(segmentations(case.segmentation, dataset, threads), timings):
+    results, errors = {}, {}
+    for method, run in segmentation_steps(case.segmentation, threads):
+        start = time.perf_counter()
+        try:
+            results[method] = run(dataset)
+        except SynthaptError as exc:  # a method that finds nothing must not sink the case
+            errors[method] = str(exc)
+            continue
+        timings[f"segment_{method}"] = time.perf_counter() - start
         with atomic_output(folder / f"seg_{method}.h5") as tmp:
-            write_segmentation(tmp, result)
-        results[method] = result
+            write_segmentation(tmp, results[method], dataset_path="dataset.h5")
     start = time.perf_counter()
-    record = score_case(results, dataset, name=case.name, config=config)
+    record = score_methods(results, dataset, case, errors)
     timings["score"] = time.perf_counter() - start
     files = sorted(p.name for p in folder.iterdir() if p.suffix == ".h5")
     record.update({
@@ -270,26 +292,37 @@ def _run_stages(case: CaseConfig, folder: Path, threads: int) -> dict:
     return record
 
 
+def score_methods(results: dict, dataset, case: CaseConfig, errors: dict[str, str]) -> dict:
+    """The case-result dict (``synthapt.scoring.score_case``) of all ``results``, scoring each
+    method on its own: a method that cannot be scored (e.g. its mesh lies only on the dataset
+    boundary) gets its message in ``errors[method]`` and no scores; the others are kept."""
+    from synthapt.metrics import ScoreParams, truth_profile_of_dataset
+    from synthapt.scoring import score_case
+
+    params = ScoreParams()
+    truth = truth_profile_of_dataset(dataset, params.bin_width) \
+        if dataset.truth is not None and dataset.truth.geometry is not None else None
+    record = score_case({}, dataset, name=case.name, params=params, truth_profile=truth,
+                        config=to_dict(case))
+    for method, result in results.items():
+        try:
+            one = score_case({method: result}, dataset, name=case.name, params=params,
+                             truth_profile=truth)
+        except SynthaptError as exc:
+            errors[method] = str(exc)
+            continue
+        record["scores"][method] = one["scores"][method]
+        if method in one["profiles"]:
+            record["profiles"][method] = one["profiles"][method]
+    record["errors"] = {m: errors[m] for m in case.segmentation.method_names if m in errors}
+    return record
+
+
 def _provenance(seed: int) -> dict:
     """Versions and seed; no command line (a worker's is not the user's) and nothing timed."""
     from synthapt.provenance import provenance
 
-    record = provenance(seed=seed)
-    record.pop("command_line", None)
-    return record
-
-
-def _timed(pairs, timings: dict):
-    """Pass (method, result) pairs through, recording each segmentation's time in ``timings``."""
-    iterator = iter(pairs)
-    while True:
-        start = time.perf_counter()
-        try:
-            method, result = next(iterator)
-        except StopIteration:
-            return
-        timings[f"segment_{method}"] = time.perf_counter() - start
-        yield method, result
+    return without_command_line(provenance(seed=seed))
 
 
 def generate_case(case: CaseConfig, out_dir: str | Path, threads: int = 1) -> dict:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from synthapt.campaign import generate, load_suite, run_campaign
+from synthapt.campaign import load_suite, run_campaign
 from synthapt.case import read_json, sha256_file
 from synthapt.errors import ConfigError
 
@@ -65,13 +65,20 @@ def test_campaign_results_are_complete(killed_then_resumed):
         result = read_json(folder / "result.json")
         assert result["name"] == sc.case.name
         assert result["config"]["seed"] == 5
-        assert 1000 < result["n_atoms"] < 3000 and 0 < result["n_ions"] < result["n_atoms"]
+        assert 5000 < result["n_atoms"] < 6000 and 0 < result["n_ions"] < result["n_atoms"]
+        assert set(result["files"]) == {"specimen.h5", "dataset.h5", "seg_canny.h5",
+                                        "seg_iso-Al-15.h5"}
         for name, digest in result["files"].items():
             assert sha256_file(folder / name) == digest
-        for method in ("canny", "iso-Al-15"):
-            scores = result["scores"][method]
+        # every method is either scored or carries the reason it could not be
+        assert set(result["scores"]) | set(result["errors"]) == {"canny", "iso-Al-15"}
+        assert not set(result["scores"]) & set(result["errors"])
+        for scores in result["scores"].values():
             assert 0.0 <= scores["accuracy"] <= 1.0
             assert scores["n_ions"] == result["n_ions"]
+        # the iso-surface baseline finds these interfaces: real scores, not placeholders
+        iso = result["scores"]["iso-Al-15"]
+        assert iso["accuracy"] > 0.7 and iso["interface_distance_mean"] < 1.0
     aggregate = read_json(out / "results.json")
     assert [r["hash"] for r in aggregate["results"]] == [sc.hash for sc in suite.cases]
     rows = list(csv.DictReader((out / "results.csv").open()))
@@ -80,7 +87,11 @@ def test_campaign_results_are_complete(killed_then_resumed):
         ("isolated", "iso-Al-15")]
     for row in rows:
         result = read_json(out / row["hash"] / "result.json")
-        assert float(row["accuracy"]) == pytest.approx(result["scores"][row["method"]]["accuracy"])
+        if row["method"] in result["errors"]:
+            assert row["error"] == result["errors"][row["method"]] and row["accuracy"] == ""
+        else:
+            assert float(row["accuracy"]) == pytest.approx(
+                result["scores"][row["method"]]["accuracy"])
     report = (out / "report.html").read_text()
     assert all(sc.case.name in report for sc in suite.cases)
 
@@ -121,16 +132,22 @@ def test_used_output_folder_is_refused_unless_resume_or_force(killed_then_resume
     assert read_json(out / "campaign.json")["cases"][0]["hash"] in {p.parent.name for p in _finished(out)}
 
 
-def test_force_recomputes(tmp_path):
-    suite = load_suite(TINY)
-    one = suite.__class__(suite.name, suite.version, suite.description, suite.cases[:1])
+def test_force_clears_only_this_suites_cases(killed_then_resumed, tmp_path):
+    """--force deletes the suite's case folders (so every case is recomputed) and nothing else."""
+    import shutil
+
+    from synthapt.campaign import _prepare_out
+
+    source, _, _, _ = killed_then_resumed
     out = tmp_path / "out"
-    run_campaign(one, out, workers=1, report=False)
-    result = out / one.cases[0].hash / "result.json"
-    inode = result.stat().st_ino
-    outcome = run_campaign(one, out, workers=1, force=True, report=False)
-    assert (outcome.reused, outcome.computed) == (0, 1)
-    assert result.stat().st_ino != inode
+    shutil.copytree(source, out)
+    (out / "notes.txt").write_text("mine")
+    (out / "0123456789abcdef").mkdir()  # a case of another suite
+    suite = load_suite(TINY)
+    _prepare_out(suite, out, resume=False, force=True, marker="result.json")
+    assert not any((out / sc.hash).exists() for sc in suite.cases)
+    assert (out / "notes.txt").read_text() == "mine" and (out / "0123456789abcdef").is_dir()
+    assert read_json(out / "campaign.json") == suite.manifest()
 
 
 def test_generate_writes_datasets_and_checksummed_manifest(tmp_path):
