@@ -130,3 +130,24 @@ def test_spectrum_off_gives_ideal_peaks(nial):
     expected = np.array([isotopes("Ni").mean_mass, isotopes("Al").mean_mass], dtype=np.float32)
     assert np.array_equal(ds.mass_to_charge, expected[ds.truth.species])
     assert np.array_equal(ds.species, ds.truth.species)
+
+
+def test_range_boundary_between_overlapping_peaks_is_where_densities_cross():
+    from synthapt.apt.spectrum import peak_density
+
+    spectrum = EmulationParams().resolved().spectrum
+    fractions = np.array([0.8, 0.2])
+    intervals = range_intervals(("Ni", "Co"), fractions, spectrum)
+    # 58Ni2+ (28.968 Da, tail upwards) meets 59Co2+ (29.467 Da)
+    boundary = [hi for lo, hi, code in intervals if code == 0 and lo < 29.0 < hi][0]
+    assert 29.2 < boundary < 29.467
+    peaks = peak_table(("Ni", "Co"), spectrum)
+
+    def density(code, x):
+        rows = np.flatnonzero(peaks.element == code)
+        return sum(fractions[code] * peaks.probability[p] * peak_density(np.array([x]), peaks.centre[p],
+                                                                         spectrum)[0] for p in rows)
+
+    step = 29.4 * 0.25 / (FWHM_PER_SIGMA * spectrum.mass_resolving_power)
+    assert density(0, boundary - step) > density(1, boundary - step)
+    assert density(0, boundary + step) < density(1, boundary + step)
