@@ -43,7 +43,7 @@ class SegmentParams:
     """Parameters of the edge-detection segmentation (TOML table ``[segment]``).
 
     voxel_size: nm. delocalization: Gaussian sigma, nm. elements: partitioning element(s) whose
-    summed concentration is imaged; empty = the element whose voxel concentration varies most.
+    summed concentration is imaged; empty = the element with the largest relative variation.
     detector: "hed", "canny" or "sobel"; detector_options: extra fields of its parameter class.
     upsample, batch_size, threads: HED slice enlargement, slices per pass, torch threads.
     fuse: "mean" or "max" of the three slice directions. min_count: atoms per voxel (after
@@ -147,7 +147,8 @@ class SegmentationResult:
 
 
 def choose_elements(grid: VoxelGrid, params_elements: tuple[str, ...], min_count: float) -> tuple[str, ...]:
-    """The imaged element(s): as given (checked), or the one whose concentration varies most."""
+    """The imaged element(s): as given (checked), or the one whose voxel concentration has the
+    largest coefficient of variation (in a binary alloy: the minority, partitioning element)."""
     if params_elements:
         idx = grid.element_index(params_elements)
         if grid.counts[idx].sum() == 0:
@@ -156,7 +157,8 @@ def choose_elements(grid: VoxelGrid, params_elements: tuple[str, ...], min_count
     best, best_var = None, -1.0
     for name in grid.elements:
         conc, mask = grid.concentration(name, min_count)
-        var = float(np.nanvar(conc[mask])) if mask.any() else 0.0
+        mean = float(np.nanmean(conc[mask])) if mask.any() else 0.0
+        var = float(np.nanvar(conc[mask])) / mean**2 if mean > 0 else 0.0
         if var > best_var:
             best, best_var = name, var
     if best is None:
