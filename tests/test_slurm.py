@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from synthapt.campaign import SlurmOptions, load_suite, make_cluster, run_campaign
+from synthapt.campaign import SlurmOptions, load_suite, make_cluster
 from synthapt.case import read_json, sha256_file
 
 pytestmark = pytest.mark.slurm
@@ -73,11 +73,20 @@ def test_job_script_books_the_case_threads(slurm_conf, tmp_path):
 
 
 def test_campaign_runs_as_slurm_jobs(slurm_conf, tmp_path):
+    """`synthapt campaign run --cluster slurm --slurm-config FILE`: both cases run in SLURM jobs."""
+    from typer.testing import CliRunner
+
+    from synthapt.cli import app
+
+    config = tmp_path / "slurm.yaml"
+    config.write_text(f"queue: debug\ncores: 1\nmemory: 2GB\njobs: 2\nwalltime: '00:10:00'\n"
+                      f"scheduler_host: 127.0.0.1\nlog_directory: {tmp_path / 'slurm-logs'}\n")
     suite = load_suite(TINY)
     out = tmp_path / "campaign"
-    outcome = run_campaign(suite, out, cluster="slurm", slurm=_options(tmp_path), report=False)
-    assert outcome.failures == {}
-    assert (outcome.computed, outcome.reused) == (2, 0)
+    run = CliRunner().invoke(app, ["campaign", "run", str(TINY), "--out", str(out), "--cluster",
+                                   "slurm", "--slurm-config", str(config), "--no-report",
+                                   "--quiet"])
+    assert run.exit_code == 0, run.output
     for sc in suite.cases:
         result = read_json(out / sc.hash / "result.json")
         assert result["hash"] == sc.hash and result["name"] == sc.case.name
