@@ -54,6 +54,8 @@ def test_toml_round_trip():
     ({"background": {"fraction": 1.0}}, "background.fraction"),
     ({"shape": {"apex_radius": -5.0}}, "shape.apex_radius"),
     ({"evaporation": {"detection_rate": 0.0}}, "detection_rate"),
+    ({"evaporation": {"correlated_fraction": 1.0}}, "correlated_fraction"),
+    ({"detector": {"radius": 0.0}}, "detector.radius"),
     ({"shape": {"radius": 5.0}}, "unknown key"),
 ])
 def test_invalid_parameters_raise_config_error(data, needle):

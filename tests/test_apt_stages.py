@@ -272,3 +272,34 @@ def test_interface_band_prescreen_is_exact(monkeypatch):
     expected = np.flatnonzero(np.abs(direct) < 2.0)
     assert np.array_equal(band, expected) and np.allclose(s, direct[expected])
     assert 0 < len(band) < len(points) // 2
+
+
+def test_correlated_co_evaporation(needle_specimen):
+    base = bare(shape=ShapeParams(apex_radius=4.0), detector=DetectorParams(),
+                spectrum=SpectrumParams())
+    plain = emulate(needle_specimen, base, seed=4)
+    params = replace(base, evaporation=EvaporationParams(correlated_fraction=0.3))
+    ds = emulate(needle_specimen, params, seed=4)
+    joined = ds.metadata["stages"]["evaporation"]["co_evaporated"]
+    evaporated = ds.metadata["stages"]["shape"]["kept"]
+    assert 0.2 * evaporated < joined < 0.3 * evaporated + 4 * np.sqrt(evaporated)
+    assert plain.metadata["stages"]["evaporation"]["co_evaporated"] == 0
+    same = ds.pulse[1:] == ds.pulse[:-1]
+    gap = np.linalg.norm(ds.truth.position[1:] - ds.truth.position[:-1], axis=1)
+    assert np.median(gap[same]) < 0.4  # same-pulse ions are neighbours (fcc Ni: 0.249 nm)
+    plain_same = plain.pulse[1:] == plain.pulse[:-1]
+    plain_gap = np.linalg.norm(plain.truth.position[1:] - plain.truth.position[:-1], axis=1)
+    assert np.median(plain_gap[plain_same]) > 1.0  # uncorrelated Poisson multiples are not
+    # neighbours land within the dead zone: many more losses than without correlation
+    lost = ds.metadata["stages"]["detector"]["lost_in_dead_zone"]
+    assert lost > 10 * max(plain.metadata["stages"]["detector"]["lost_in_dead_zone"], 1)
+    assert np.all(np.diff(ds.pulse) >= 0)
+
+
+def test_co_evaporation_partners_follow_chains():
+    from synthapt.apt.tip import co_evaporation_partners
+
+    positions = np.array([[0, 0, 0], [0.3, 0, 0], [0.6, 0, 0], [5, 0, 0], [5.2, 0, 0.0]])
+    partner = co_evaporation_partners(positions, np.array([1, 2, 3, 4]), distance=0.4)
+    # 1 joins 0, 2 joins 1 and so 0; 3 has no earlier neighbour within 0.4 nm; 4 joins 3
+    assert partner.tolist() == [0, 0, 0, 3, 3]

@@ -57,12 +57,19 @@ class ShapeParams:
 @dataclass(frozen=True)
 class EvaporationParams:
     """Evaporation order (apex surface downwards) and pulses; ``detection_rate`` in detected
-    ions per pulse (the evaporation rate is ``detection_rate / efficiency``)."""
+    ions per pulse (the evaporation rate is ``detection_rate / efficiency``).
+    ``correlated_fraction`` of the ions co-evaporate with their nearest earlier-evaporating
+    neighbour within ``correlation_distance`` nm (same pulse: correlated multiple events)."""
 
     enabled: bool = True
     detection_rate: float = 0.01
+    correlated_fraction: float = 0.0
+    correlation_distance: float = 0.4
 
     def __post_init__(self) -> None:
+        if not (math.isfinite(self.correlated_fraction) and 0.0 <= self.correlated_fraction < 1.0):
+            raise ConfigError(f"evaporation.correlated_fraction: must be in [0, 1), got {self.correlated_fraction!r}")
+        _positive("evaporation.correlation_distance", self.correlation_distance)
         if not (math.isfinite(self.detection_rate) and 0.0 < self.detection_rate <= 10.0):
             raise ConfigError(
                 f"evaporation.detection_rate: must be in (0, 10] ions/pulse, got {self.detection_rate!r}")

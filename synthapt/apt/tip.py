@@ -90,22 +90,64 @@ def descending_order(key: np.ndarray) -> np.ndarray:
     return packed & ((1 << index_bits) - 1)
 
 
+def co_evaporation_partners(positions: np.ndarray, chosen: np.ndarray, distance: float,
+                            neighbours: int = 12) -> np.ndarray:
+    """(n,) int64 partner of each ion for co-evaporation: for the ``chosen`` ions (indices into
+    ``positions`` (n, 3) nm, which are in evaporation order), the nearest ion within ``distance``
+    nm that evaporates earlier; every other ion is its own partner. Chains are followed to their
+    first ion, so a whole cluster leaves on one pulse."""
+    from scipy.spatial import cKDTree
+
+    n = len(positions)
+    partner = np.arange(n, dtype=np.int64)
+    if len(chosen) == 0:
+        return partner
+    tree = cKDTree(positions)
+    dist, idx = tree.query(positions[chosen], k=min(neighbours + 1, n), distance_upper_bound=distance)
+    earlier = (idx < chosen[:, None]) & np.isfinite(dist)  # idx == n marks "no neighbour"
+    has = earlier.any(axis=1)
+    first = np.argmax(earlier, axis=1)  # neighbours come sorted by distance: nearest earlier one
+    partner[chosen[has]] = idx[has, first[has]]
+    while True:  # pointer jumping: every ion points to the first ion of its chain
+        jumped = partner[partner]
+        if np.array_equal(jumped, partner):
+            return partner
+        partner = jumped
+
+
 def evaporation_stage(bundle: IonBundle, params: EmulationParams,
                       rng: np.random.Generator) -> IonBundle:
     """Sort the ions into evaporation order and give each a pulse number (Poisson multiplicity).
 
+    With ``correlated_fraction`` > 0 that fraction of the ions leaves on the pulse of its nearest
+    earlier-evaporating neighbour within ``correlation_distance`` (correlated multiple events,
+    co-evaporation of neighbouring atoms), and the ions are re-sorted by pulse.
     Switched off: ions keep the specimen order, one ion per pulse.
     """
-    if not params.evaporation.enabled:
+    evap = params.evaporation
+    if not evap.enabled:
         return bundle.replace(pulse=np.arange(bundle.n, dtype=np.int64)).with_stats(
             "evaporation", enabled=False)
     tip = bundle.tip or tip_model(bundle, params)
     key = evaporation_key(np.take(bundle.source_positions(), bundle.atom, axis=0), tip)  # float32
     order = descending_order(key)
-    efficiency = params.efficiency.value if params.efficiency.enabled else 1.0
-    rate = params.evaporation.detection_rate / efficiency  # evaporated ions per pulse
+    resolved = params.resolved()
+    efficiency = resolved.efficiency.value if resolved.efficiency.enabled else 1.0
+    rate = evap.detection_rate / efficiency  # evaporated ions per pulse
     gaps = rng.exponential(1.0 / rate, size=bundle.n)
     pulse = np.floor(np.cumsum(gaps)).astype(np.int64)
-    out = bundle.take(order).replace(pulse=pulse)
-    return out.with_stats("evaporation", evaporated_per_pulse=rate,
-                          pulses=int(pulse[-1] + 1) if len(pulse) else 0)
+    out = bundle.take(order)
+    joined = 0
+    if evap.correlated_fraction > 0:
+        from synthapt.apt.spectrum import bernoulli_indices
+
+        chosen = bernoulli_indices(rng, out.n, evap.correlated_fraction)
+        partner = co_evaporation_partners(out.true_positions_of_atoms(), chosen,
+                                          evap.correlation_distance)
+        joined = int(np.count_nonzero(partner != np.arange(out.n)))
+        pulse = pulse[partner]
+        resort = np.argsort(pulse, kind="stable")
+        out, pulse = out.take(resort), pulse[resort]
+    return out.replace(pulse=pulse).with_stats(
+        "evaporation", evaporated_per_pulse=rate, co_evaporated=joined,
+        pulses=int(pulse[-1] + 1) if len(pulse) else 0)
