@@ -4,7 +4,7 @@ Local magnification (parametric model). A precipitate whose evaporation field F_
 the matrix's F_m develops a different local curvature at the surface: a high-field precipitate
 (ratio F_p / F_m > 1) protrudes, its ions are magnified more and spread outwards; a low-field one
 flattens, its ions are focused and matrix ions near the interface are projected into it
-(S.S.A. Gerstl et al. after M.K. Miller & M.G. Hetherington, Surf. Sci. 246 (1991) 442;
+(M.K. Miller & M.G. Hetherington, Surf. Sci. 246 (1991) 442;
 F. Vurpillot, A. Bostel, D. Blavette, Appl. Phys. Lett. 76 (2000) 3127). Here every ion at
 signed distance s from the true interface (positive inside the precipitate) moves by
 
