@@ -1,4 +1,4 @@
-"""Stages 5-6: local magnification at precipitates and spatial resolution.
+"""Emulation stages: local magnification at precipitates and spatial resolution.
 
 Local magnification (parametric model). A precipitate whose evaporation field F_p differs from
 the matrix's F_m develops a different local curvature at the surface: a high-field precipitate

@@ -1,4 +1,4 @@
-"""Stages 3-4: detection efficiency, projection onto the detector, multi-hit dead zone.
+"""Emulation stages: detection efficiency, projection onto the detector, multi-hit dead zone.
 
 Efficiency: each evaporated ion is detected independently with probability ``efficiency``
 (a Bernoulli draw per ion; the open area of the microchannel plates sets it).

@@ -1,4 +1,4 @@
-"""Stages 1-2: specimen shape (needle crop) and field-evaporation order with pulses.
+"""Emulation stages: specimen shape (needle crop) and field-evaporation order with pulses.
 
 The needle is the usual APT specimen model: a hemispherical cap of radius R0 on a truncated cone
 of shank half-angle alpha (B. Gault et al., "Atom Probe Microscopy", Springer 2012, ch. 3 and 7;
