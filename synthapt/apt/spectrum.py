@@ -1,4 +1,4 @@
-"""Emulation stages: mass spectrum (isotopes x charge states, peak shape), background ions, range table.
+"""Emulation stages: mass spectrum (isotopes x charge states, peak shapes), background, ranges.
 
 Each ion of element E takes charge state q with the configured fraction and isotope i with its
 natural abundance (``synthapt.apt.isotopes``, IUPAC 2013), so its nominal m/q is m_i / q (Da).

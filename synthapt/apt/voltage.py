@@ -1,4 +1,4 @@
-"""Emulation stage: ePOS fields: voltages, time of flight, detector hits, delta-pulse, ions per pulse.
+"""Emulation stage: ePOS fields (voltages, time of flight, detector hits, delta-pulse, multiplicity).
 
 Time of flight of an ion of mass-to-charge m/q (Da) over the flight path L at total voltage
 V = V_dc + V_pulse: t = L sqrt(m u / (2 q e V)) (energy conservation q e V = m v^2 / 2). The DC
