@@ -24,6 +24,7 @@ import dataclasses
 import itertools
 import logging
 import os
+import re
 import shutil
 import sys
 import types
@@ -105,12 +106,14 @@ def suite_from_dict(data: dict, where: str = "suite") -> Suite:
     for choice in itertools.product(*(options for _, options, _ in axes)):
         merged = base
         labels = {}
-        for (axis, _, _), (option, override) in zip(axes, choice):
+        sources = [("base", base)]
+        for (axis, _, prefix), (option, override) in zip(axes, choice):
             merged = _merge(merged, override)
             labels[axis] = option
+            sources.append((prefix or f"grid.{axis}.{_key(option)}", override))
         label = ",".join(f"{axis}={option}" for axis, option in labels.items())
         merged = {**merged, "name": f"{name}[{label}]" if label else merged["name"]}
-        case = _build_case(merged, where, merged["name"])
+        case = _build_case(merged, where, merged["name"], sources)
         key = case_hash(case)
         if key in seen:
             raise ConfigError(f"{where}: cases {seen[key]} and {case.name} are identical")
@@ -123,11 +126,36 @@ def _key(name: str) -> str:
     return f'"{name}"' if "." in name else name
 
 
-def _build_case(data: dict, where: str, section: str) -> CaseConfig:
+def _build_case(data: dict, where: str, name: str, sources: list[tuple[str, dict]]) -> CaseConfig:
+    """The CaseConfig of ``data``; a bad value is reported at its full dotted key in the suite
+    file (``base.<key>`` or ``grid.<axis>.<option>.<key>``, found among ``sources``)."""
     try:
         return from_dict(CaseConfig, data)
     except ConfigError as exc:
-        raise ConfigError(f"{where}: {section}: {exc}") from None
+        message = str(exc)
+        key, sep, rest = message.partition(": ")
+        location = _locate(key, sources) if sep and re.fullmatch(r"[\w.\[\]]+", key) else None
+        if location is None:
+            raise ConfigError(f"{where}: {name}: {message}") from None
+        raise ConfigError(f"{where}: {location}: {rest} (case {name})") from None
+
+
+def _locate(key: str, sources: list[tuple[str, dict]]) -> str | None:
+    """The full dotted key in the suite file that sets ``key`` (a dotted suffix), last source
+    first (a grid override wins over the base)."""
+    for prefix, table in reversed(sources):
+        for path in _paths(table):
+            if path == key or path.endswith("." + key):
+                return f"{prefix}.{path}"
+    return None
+
+
+def _paths(table: dict, prefix: str = ""):
+    for k, v in table.items():
+        path = f"{prefix}.{k}" if prefix else str(k)
+        yield path
+        if isinstance(v, dict):
+            yield from _paths(v, path)
 
 
 def check_keys(cls: type, data: Any, prefix: str, where: str) -> None:
