@@ -6,7 +6,7 @@ Builds ``--ions`` ions uniformly in a cube (about 60 ions/nm^3) with eight spher
 (Ni-Al, 8 / 24 at.% Al), per-ion truth, labels equal to the truth with 1 % flipped, and a
 marching-cubes mesh of the true spheres. Prints seconds (best of ``--repeat``) and million ions
 per second for: label scores, interface distance (incl. the dataset hull), true profile,
-proxigram (``synthapt.profiles``), profile scores, and the whole ``synthapt.metrics.score``.
+interface coverage, proxigram (``synthapt.profiles``), profile scores, and the whole ``synthapt.metrics.score``.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from skimage.measure import marching_cubes
 
 from synthapt.data import APTDataset, GroundTruth
 from synthapt.mesh import Mesh
-from synthapt.metrics import (ScoreParams, interface_distance, label_scores, profile_scores, score,
-                              truth_profile_of_dataset)
+from synthapt.metrics import (ScoreParams, interface_coverage, interface_distance, label_scores,
+                              profile_scores, score, truth_profile_of_dataset)
 from synthapt.structures.isolated import Particles
 
 
@@ -74,6 +74,8 @@ def main() -> None:
     steps = {
         "label scores": lambda: label_scores(labels, dataset.truth.phase),
         "interface distance": lambda: interface_distance(mesh, dataset.truth.geometry,
+                                                         dataset.positions),
+        "interface coverage": lambda: interface_coverage(mesh, dataset.truth.geometry,
                                                          dataset.positions),
         "true profile": lambda: truth_profile_of_dataset(dataset),
         "proxigram": lambda: proxigram(dataset, mesh),

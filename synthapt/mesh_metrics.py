@@ -56,36 +56,53 @@ def face_sample_points(vertices: np.ndarray, faces: np.ndarray,
     return points.reshape(-1, 3), weights, np.repeat(np.arange(len(faces)), len(uv))
 
 
-def hull_distance(points: np.ndarray, cloud: np.ndarray, max_cloud: int = 200_000) -> np.ndarray:
-    """(K,) distance in nm of ``points`` inside the convex hull of ``cloud`` (N,3) to its surface.
+class DatasetBoundary:
+    """The convex hull of a point cloud (ion positions (N,3), nm): the dataset's boundary.
 
-    Negative outside the hull. Clouds larger than ``max_cloud`` are represented by a fixed
-    random subset (seed 0) plus the extreme points along the 13 axis, face- and body-diagonal
-    directions: that hull lies slightly inside the full one (by about the subset's point
-    spacing, < 1 nm, between those extremes), so a few more faces count as boundary. This keeps
-    it fast for tens of millions of ions.
+    Clouds larger than ``max_cloud`` are represented by a fixed random subset (seed 0) plus the
+    extreme points along the 13 axis, face- and body-diagonal directions: that hull lies
+    slightly inside the full one (by about the subset's point spacing, < 1 nm, between those
+    extremes), so a few more faces count as boundary. This keeps it fast for tens of millions
+    of ions.
     """
-    from scipy.spatial import ConvexHull, QhullError
 
-    cloud = np.asarray(cloud)
-    if len(cloud) > max_cloud:
-        pick = np.random.default_rng(0).choice(len(cloud), max_cloud, replace=False)
-        extremes = []
-        for direction in _DIRECTIONS:
-            projection = cloud @ direction.astype(cloud.dtype)
-            extremes += [int(projection.argmin()), int(projection.argmax())]
-        cloud = cloud[np.unique(np.concatenate([pick, extremes]))]
-    try:
-        hull = ConvexHull(np.asarray(cloud, dtype=np.float64))
-    except (QhullError, ValueError):
-        raise SynthaptError("mesh boundary: the ions do not span a 3-D volume") from None
-    normals, offsets = hull.equations[:, :3], hull.equations[:, 3]
-    points = np.asarray(points, dtype=np.float64)
-    out = np.empty(len(points))
-    for start in range(0, len(points), 50_000):
-        chunk = points[start:start + 50_000]
-        out[start:start + len(chunk)] = -(chunk @ normals.T + offsets).max(axis=1)
-    return out
+    def __init__(self, cloud: np.ndarray, max_cloud: int = 200_000) -> None:
+        from scipy.spatial import ConvexHull, QhullError
+
+        cloud = np.asarray(cloud)
+        if len(cloud) > max_cloud:
+            pick = np.random.default_rng(0).choice(len(cloud), max_cloud, replace=False)
+            extremes = []
+            for direction in _DIRECTIONS:
+                projection = cloud @ direction.astype(cloud.dtype)
+                extremes += [int(projection.argmin()), int(projection.argmax())]
+            cloud = cloud[np.unique(np.concatenate([pick, extremes]))]
+        try:
+            hull = ConvexHull(np.asarray(cloud, dtype=np.float64))
+        except (QhullError, ValueError):
+            raise SynthaptError("dataset boundary: the ions do not span a 3-D volume") from None
+        self.normals, self.offsets = hull.equations[:, :3], hull.equations[:, 3]
+        self.lower, self.upper = hull.min_bound, hull.max_bound
+
+    def distance(self, points: np.ndarray) -> np.ndarray:
+        """(K,) distance in nm of ``points`` (K,3) inside the hull to its surface; < 0 outside."""
+        points = np.asarray(points, dtype=np.float64)
+        out = np.empty(len(points))
+        for start in range(0, len(points), 50_000):
+            chunk = points[start:start + 50_000]
+            out[start:start + len(chunk)] = -(chunk @ self.normals.T + self.offsets).max(axis=1)
+        return out
+
+
+def as_boundary(boundary: Any) -> DatasetBoundary:
+    """A ``DatasetBoundary`` from itself or from a point cloud (N,3) nm."""
+    return boundary if isinstance(boundary, DatasetBoundary) else DatasetBoundary(boundary)
+
+
+def hull_distance(points: np.ndarray, cloud: np.ndarray, max_cloud: int = 200_000) -> np.ndarray:
+    """(K,) distance in nm of ``points`` inside the convex hull of ``cloud`` (N,3) to its
+    surface (negative outside); see ``DatasetBoundary``."""
+    return DatasetBoundary(cloud, max_cloud).distance(points)
 
 
 _DIRECTIONS = np.array([d for d in np.ndindex(3, 3, 3) if d > (1, 1, 1)]) - 1.0
@@ -106,7 +123,8 @@ def interface_distance(mesh: Any, geometry: Any, boundary_points: np.ndarray | N
 
     The geometry's exact signed distance is evaluated on evenly spread points of every face.
     Faces whose centre lies within ``boundary_margin`` nm of the convex hull of
-    ``boundary_points`` (the ion positions) are boundary caps and are excluded.
+    ``boundary_points`` (the ion positions, or their ``DatasetBoundary``) are boundary caps and
+    are excluded.
     """
     vertices, faces = mesh_arrays(mesh)
     if len(faces) == 0:
@@ -115,7 +133,7 @@ def interface_distance(mesh: Any, geometry: Any, boundary_points: np.ndarray | N
     total_area = float(weights.sum())
     if boundary_points is not None and boundary_margin > 0:
         centres = vertices[faces].mean(axis=1)
-        interior_face = hull_distance(centres, boundary_points) >= boundary_margin
+        interior_face = as_boundary(boundary_points).distance(centres) >= boundary_margin
         keep = interior_face[face_index]
         points, weights = points[keep], weights[keep]
     if weights.sum() <= 0:
@@ -130,20 +148,20 @@ def interface_distance(mesh: Any, geometry: Any, boundary_points: np.ndarray | N
     }
 
 
-def true_interface_samples(geometry: Any, cloud: np.ndarray, margin: float = 1.0,
-                           spacing: float = 0.4, max_grid: int = 4_000_000,
-                           ) -> tuple[np.ndarray, np.ndarray]:
+def true_interface_samples(geometry: Any, cloud: Any, margin: float = 1.0,
+                           spacing: float = 0.5, max_grid: int = 2_000_000,
+                           max_points: int = 20_000) -> tuple[np.ndarray, np.ndarray]:
     """Points (K,3) nm on the true interface inside the dataset, with area weights (K,) nm^2.
 
     Marching cubes of ``geometry.signed_distance`` on a grid over the bounding box of ``cloud``
     (spacing nm, coarsened to at most ``max_grid`` nodes); triangle centroids within ``margin``
-    nm of the cloud's convex hull are dropped.
+    nm of the cloud's convex hull are dropped; at most ``max_points`` (a fixed random subset,
+    weights rescaled to the same total area). ``cloud``: ion positions or a DatasetBoundary.
     """
     from skimage.measure import marching_cubes
 
-    cloud = np.asarray(cloud)
-    lo = cloud.min(axis=0).astype(np.float64)
-    hi = cloud.max(axis=0).astype(np.float64)
+    boundary = as_boundary(cloud)
+    lo, hi = boundary.lower, boundary.upper
     spacing = max(spacing, float(np.prod(hi - lo) / max_grid) ** (1 / 3))
     axes = [np.arange(a, b + spacing, spacing) for a, b in zip(lo, hi)]
     nodes = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
@@ -152,8 +170,12 @@ def true_interface_samples(geometry: Any, cloud: np.ndarray, margin: float = 1.0
         return np.zeros((0, 3)), np.zeros(0)
     vertices, faces, _, _ = marching_cubes(sdf, 0.0, spacing=(spacing,) * 3)
     points, weights, _ = face_sample_points(vertices + lo, faces, 1)
-    inside = hull_distance(points, cloud) >= margin
-    return points[inside], weights[inside]
+    inside = boundary.distance(points) >= margin
+    points, weights = points[inside], weights[inside]
+    if len(points) > max_points:
+        pick = np.sort(np.random.default_rng(0).choice(len(points), max_points, replace=False))
+        points, weights = points[pick], weights[pick] * (weights.sum() / weights[pick].sum())
+    return points, weights
 
 
 def interface_coverage(mesh: Any, geometry: Any, cloud: np.ndarray, margin: float = 1.0,

@@ -25,7 +25,7 @@ import numpy as np
 from synthapt.data import MATRIX, NO_PHASE, PRECIPITATE, APTDataset, Profile
 from synthapt.errors import ConfigError, SynthaptError
 from synthapt.mesh_metrics import (  # noqa: F401  (re-exported)
-    face_sample_points, hull_distance, interface_coverage, interface_distance, mesh_arrays,
+    DatasetBoundary, face_sample_points, hull_distance, interface_coverage, interface_distance, mesh_arrays,
     weighted_quantile)
 from synthapt.profile_metrics import (  # noqa: F401  (re-exported)
     WIDTH_PER_SIGMA, common_elements, fit_interface, partitioning_element, plateau_composition,
@@ -230,9 +230,10 @@ def score(result: Any, dataset: APTDataset, truth_profile: Profile | None = None
     out.update(label_scores(labels, truth.phase))
     mesh = getattr(result, "mesh", None)
     if mesh is not None and truth.geometry is not None:
-        out.update(interface_distance(mesh, truth.geometry, dataset.positions,
+        boundary = DatasetBoundary(dataset.positions)
+        out.update(interface_distance(mesh, truth.geometry, boundary,
                                       params.boundary_margin, params.mesh_subdivisions))
-        out.update(interface_coverage(mesh, truth.geometry, dataset.positions,
+        out.update(interface_coverage(mesh, truth.geometry, boundary,
                                       params.boundary_margin, params.coverage_tolerance))
     if recovered_profile is None:
         recovered_profile = getattr(result, "profile", None)
