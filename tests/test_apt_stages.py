@@ -303,3 +303,22 @@ def test_co_evaporation_partners_follow_chains():
     partner = co_evaporation_partners(positions, np.array([1, 2, 3, 4]), distance=0.4)
     # 1 joins 0, 2 joins 1 and so 0; 3 has no earlier neighbour within 0.4 nm; 4 joins 3
     assert partner.tolist() == [0, 0, 0, 3, 3]
+
+
+@pytest.mark.parametrize("section", ["shape", "evaporation", "efficiency", "spectrum", "detector",
+                                     "magnification", "resolution", "background", "voltage"])
+def test_each_stage_can_be_switched_off(big, section):
+    params = EmulationParams(shape=ShapeParams(apex_radius=4.0),
+                             magnification=MagnificationParams(field_ratio=1.1),
+                             background=BackgroundParams(fraction=0.01))
+    off = replace(params, **{section: replace(getattr(params, section), enabled=False)})
+    on_ds, off_ds = emulate(big, params, seed=8), emulate(big, off, seed=8)
+    stats = off_ds.metadata["stages"][section]
+    assert stats.get("enabled") is False or stats.get("kind") == "box"
+    assert off_ds.n_ions > 0 and off_ds.truth is not None
+
+    def arrays(ds):
+        return [ds.positions, ds.mass_to_charge] + ([] if ds.epos is None else list(ds.epos.values()))
+
+    a, b = arrays(on_ds), arrays(off_ds)
+    assert len(a) != len(b) or not all(np.array_equal(x, y) for x, y in zip(a, b))
