@@ -329,9 +329,37 @@ def make_cluster(cluster: str = "local", workers: int | None = None, threads: in
                 scheduler_options=scheduler_options, silence_logs=logging.ERROR)
         except (OSError, ValueError, RuntimeError) as exc:
             raise SynthaptError(f"slurm: cannot start the Dask scheduler ({exc})") from None
+        try:
+            check_job_script(jobs.job_script())
+        except SynthaptError:
+            jobs.close()
+            raise
         jobs.scale(jobs=workers or slurm.jobs)
         return jobs
     raise ConfigError(f"cluster: {cluster!r} is not one of 'local', 'slurm'")
+
+
+def check_job_script(script: str) -> None:
+    """``sbatch --test-only``: SLURM validates the worker job (partition, account, time, memory)
+    without submitting it; a refusal raises SynthaptError with SLURM's reason, instead of a
+    campaign that waits for workers that never come."""
+    import subprocess
+    import tempfile
+
+    if shutil.which("sbatch") is None:
+        raise SynthaptError("slurm: sbatch not found; run on a SLURM login node or use --cluster local")
+    with tempfile.NamedTemporaryFile("w", suffix=".sh") as fh:
+        fh.write(script)
+        fh.flush()
+        try:
+            proc = subprocess.run(["sbatch", "--test-only", fh.name], capture_output=True,
+                                  text=True, timeout=120)
+        except subprocess.TimeoutExpired:
+            raise SynthaptError("slurm: sbatch --test-only did not answer in 120 s") from None
+    if proc.returncode != 0:
+        lines = [ln.removeprefix("sbatch: error: ").strip() for ln in proc.stderr.splitlines()]
+        reason = next((ln for ln in lines if ln), f"exit status {proc.returncode}")
+        raise SynthaptError(f"slurm: the worker job was refused: {reason}")
 
 
 # --------------------------------------------------------------------------------- campaigns

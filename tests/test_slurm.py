@@ -100,3 +100,17 @@ def test_campaign_runs_as_slurm_jobs(slurm_conf, tmp_path):
     assert any("Starting Worker" in log.read_text() for log in logs)
     rows = (out / "results.csv").read_text().splitlines()
     assert len(rows) == 1 + 2 * 2  # header + 2 cases x 2 methods
+
+
+def test_refused_worker_job_is_one_error_line(slurm_conf, tmp_path):
+    """A job SLURM refuses (unknown partition) stops the campaign at once with SLURM's reason,
+    instead of waiting forever for workers."""
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "synthapt", "campaign", "run", str(TINY), "--out",
+         str(tmp_path / "out"), "--cluster", "slurm", "--queue", "nosuch", "--memory", "1GB",
+         "--quiet"], capture_output=True, text=True, timeout=120, env=os.environ.copy())
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("error: slurm: the worker job was refused: invalid partition "
+                                   "specified: nosuch")
