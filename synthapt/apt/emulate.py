@@ -125,6 +125,8 @@ def finish(bundle: IonBundle, params: EmulationParams, seed: int) -> APTDataset:
         "instrument": preset.name,
         "instrument_label": preset.label,
         "emulation": to_dict(params),
+        "charge_states": {name: list(params.spectrum.charge_fractions(name))
+                          for name in specimen.species_names},
         "stages": {name: values for name, values in bundle.stats},
         "tip": bundle.tip.to_dict() if bundle.tip is not None else None,
         "ranging": report,
