@@ -195,3 +195,26 @@ def test_report_of_segmentation_files(seg_files, tmp_path):
     r = invoke("report", seg_files / "seg_canny.h5", "-o", tmp_path / "one", "--quiet")
     assert r.exit_code == 0, r.output
     assert render_title(tmp_path / "one" / "index.html", tmp_path / "profile") == "images:4 broken:0"
+
+
+def test_campaign_report_with_segmentation_files(seg_files, tmp_path):
+    """The campaign layout: <out>/<hash>/{dataset.h5, seg_<method>.h5, result.json}."""
+    from synthapt.io.hdf5 import read_dataset
+    from synthapt.metrics import score
+    from synthapt.segment import read_segmentation
+
+    case_dir = tmp_path / "fedcba9876543210"
+    case_dir.mkdir()
+    shutil.copy(seg_files / "dataset.h5", case_dir / "dataset.h5")
+    shutil.copy(seg_files / "seg_canny.h5", case_dir / "seg_canny.h5")
+    dataset = read_dataset(case_dir / "dataset.h5")
+    scores = {"canny": score(read_segmentation(case_dir / "seg_canny.h5"), dataset)}
+    result = {"name": "slab", "hash": case_dir.name, "scores": scores, "n_ions": dataset.n_ions}
+    (case_dir / "result.json").write_text(json.dumps(result))
+    path = write_campaign_report(tmp_path / "report.html", [result])
+    text = path.read_text()
+    assert len(image_sources(path)) == 4 and "no edge fields" not in text
+    # the same folder through 'synthapt report' (finds <hash>/result.json)
+    r = invoke("report", tmp_path, "-o", tmp_path / "rep", "--quiet")
+    assert r.exit_code == 0, r.output
+    assert len(image_sources(tmp_path / "rep" / "index.html")) == 4
