@@ -218,9 +218,14 @@ def _case_section(case: CaseResult, folder: Path, prefix: str) -> str:
             rf.metric_bars(case.scores, wanted, folder / name, title=case.name)
             figures.append((name, "Key metrics per method; dashed: target of the validation "
                                   "suite (interface shift shown as |value|)."))
+    extra = {}
     if artifacts:
         figures += _artifact_figures(artifacts, folder, prefix, case.name, notes)
-    return case_html(case, figures, notes, prefix)
+        extra["Dataset provenance (emulation, specimen, seeds)"] = artifacts["dataset"].metadata
+        extra["Segmentation parameters"] = {
+            m: getattr(r, "params", None) for m, r in artifacts["segmentations"].items()
+            if getattr(r, "params", None)}
+    return case_html(case, figures, notes, prefix, extra)
 
 
 def _profile_elements(profiles: dict[str, Profile]) -> list[str]:

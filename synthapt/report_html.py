@@ -100,8 +100,10 @@ def metric_table(scores: dict[str, dict[str, Any]]) -> str:
     return "\n".join(out) + "\n</table>"
 
 
-def case_html(case, figures: list[tuple[str, str]], notes: list[str], anchor: str) -> str:
-    """Section of one case: metrics, figures, notes, configuration and provenance."""
+def case_html(case, figures: list[tuple[str, str]], notes: list[str], anchor: str,
+              extra: dict[str, Any] | None = None) -> str:
+    """Section of one case: metrics, figures, notes, configuration and provenance; ``extra``
+    maps further collapsible titles to JSON-able data (e.g. the dataset's own provenance)."""
     parts = [f"<h2 id=\"{esc(anchor)}\">{esc(case.name)}</h2>"]
     facts = [f"{k}: {fmt(case.data[k])}" for k in ("hash", "n_atoms", "n_ions") if k in case.data]
     if facts:
@@ -117,9 +119,16 @@ def case_html(case, figures: list[tuple[str, str]], notes: list[str], anchor: st
                        ("provenance", "Provenance (versions, seeds, command)"),
                        ("files", "Files (SHA-256)"), ("inputs", "Inputs")):
         if case.data.get(key):
-            text = json.dumps(case.data[key], indent=2, sort_keys=True, default=str)
-            parts.append(f"<details><summary>{label}</summary><pre>{esc(text)}</pre></details>")
+            parts.append(_details(label, case.data[key]))
+    for label, data in (extra or {}).items():
+        if data:
+            parts.append(_details(label, data))
     return "\n".join(parts)
+
+
+def _details(label: str, data: Any) -> str:
+    text = json.dumps(data, indent=2, sort_keys=True, default=str)
+    return f"<details><summary>{esc(label)}</summary><pre>{esc(text)}</pre></details>"
 
 
 def grid_slice(result: Any, name: str, axis: int = 2) -> tuple[np.ndarray, tuple] | None:
