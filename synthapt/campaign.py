@@ -185,7 +185,7 @@ def run_campaign(suite: Suite | str | Path, out: str | Path, cluster: str = "loc
     threads = slurm.cores if cluster == "slurm" and slurm else threads
     outcome = _execute(suite, out, run_case, RESULT_FILE, cluster, workers, threads, slurm,
                        progress, "cases")
-    rows = [r for r in outcome.results]
+    rows = list(outcome.results)
     write_json(out / "results.json", {**suite.manifest(), "results": rows})
     write_results_csv(out / "results.csv", suite, rows)
     if report and rows:
@@ -334,9 +334,7 @@ def write_results_csv(path: Path, suite: Suite, results: list[dict]) -> None:
 
 
 def _write_report(out: Path, suite: Suite, results: list[dict]) -> None:
-    """The campaign's HTML report, through ``synthapt.report`` where it offers one."""
-    try:
-        from synthapt.report import write_campaign_report
-    except ImportError:
-        return
+    """The campaign's self-contained HTML report (``synthapt.report``)."""
+    from synthapt.report import write_campaign_report
+
     write_campaign_report(out / "report.html", results, title=f"synthapt campaign: {suite.name}")

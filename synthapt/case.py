@@ -7,9 +7,11 @@ keyed by ``case_hash`` (SHA-256 of everything but the name), so two suites that 
 share its results.
 
 ``run_case`` writes the case's files into ``out_dir/<case-hash>/``: ``specimen.h5`` (ground-truth
-atoms), ``dataset.h5`` (emulated ions with per-ion truth), ``seg_<method>.h5`` (each segmentation)
-and ``result.json`` (scores, file checksums), each through a write-then-rename; ``result.json`` is
-written last, so its presence marks a finished case.
+atoms), ``dataset.h5`` (emulated ions with per-ion truth), ``seg_<method>.h5`` (each segmentation),
+``timings.json`` (seconds per stage) and ``result.json`` (scores, file checksums), each through a
+write-then-rename; ``result.json`` is written last, so its presence marks a finished case. A
+method that finds nothing to score records its message under ``errors`` instead of failing the
+case. ``generate_case`` writes the dataset files only (``case.json`` last).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import json
 import math
 import shutil
 import time
-from dataclasses import dataclass, field, fields, is_dataclass, replace
+from dataclasses import dataclass, field, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -180,7 +182,7 @@ def simulate_and_emulate(case: CaseConfig, threads: int = 1):
 
     timings = {}
     start = time.perf_counter()
-    simulation = _with_threads(case.simulation, threads)
+    simulation = case.simulation.replace(md=replace(case.simulation.md, threads=int(threads)))
     specimen = simulate(simulation)
     specimen = specimen.replace(provenance=without_command_line(specimen.provenance))
     timings["simulate"] = time.perf_counter() - start
@@ -199,16 +201,6 @@ def without_command_line(record: Any) -> Any:
     if isinstance(record, list):
         return [without_command_line(v) for v in record]
     return record
-
-
-def _with_threads(simulation: SimulationConfig, threads: int) -> SimulationConfig:
-    """The simulation config with its LAMMPS thread count set, where it has one."""
-    for section_name in ("md", None):
-        section = getattr(simulation, section_name) if section_name else simulation
-        if section is not None and "threads" in {f.name for f in fields(section)}:
-            changed = replace(section, threads=int(threads))
-            return replace(simulation, **{section_name: changed}) if section_name else changed
-    return simulation
 
 
 def segmentation_steps(plan: SegmentationPlan, threads: int = 1) -> list[tuple[str, Any]]:
@@ -231,13 +223,8 @@ def segmentation_steps(plan: SegmentationPlan, threads: int = 1) -> list[tuple[s
 
 def _iso_kwargs(params: SegmentParams) -> dict:
     """Voxel settings shared with the edge methods, so the baseline sees the same grid."""
-    import inspect
-
-    from synthapt.isosurface import iso_segment
-
-    accepted = set(inspect.signature(iso_segment).parameters)
-    return {f.name: getattr(params, f.name) for f in fields(params) if f.name in accepted
-            and f.name not in ("dataset", "element", "iso_value")}
+    return {"voxel_size": params.voxel_size, "delocalization": params.delocalization,
+            "min_count": params.min_count}
 
 
 def run_case(case: CaseConfig, out_dir: str | Path, threads: int = 1) -> dict:
