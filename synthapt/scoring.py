@@ -105,6 +105,19 @@ def read_mesh(path: str | Path):
     return read_mesh_file(path)
 
 
+def load_score_params(path: str | Path | None) -> ScoreParams:
+    """``ScoreParams`` from a TOML file (keys as the dataclass fields, a ``[score]`` table
+    accepted too); defaults without a file."""
+    from synthapt.config import from_dict, read_toml
+
+    if path is None:
+        return ScoreParams()
+    data = read_toml(path)
+    if set(data) == {"score"}:
+        data = data["score"]
+    return from_dict(ScoreParams, data, "score")
+
+
 def parse_thresholds(items: list[str]) -> dict[str, float]:
     """``["accuracy=0.98", ...]`` -> {metric: value}; unknown metrics raise ConfigError."""
     out = {}

@@ -210,3 +210,22 @@ def test_score_segmentation_files_find_their_dataset(seg_files, tmp_path, monkey
 def test_segmentation_of_another_dataset_is_rejected(seg_files, files):
     line = cli_error("score", seg_files / "seg_canny.h5", "--truth", files / "dataset.h5")
     assert "labels but the dataset has 3000 ions" in line
+
+
+def test_score_params_file(files, tmp_path):
+    params = tmp_path / "score.toml"
+    params.write_text("[score]\nboundary_margin = 2.0\nprofile_window = 2.0\n")
+    out = tmp_path / "p.json"
+    r = invoke("score", "--truth", files / "dataset.h5", "--labels", files / "perfect.npy",
+               "--mesh", files / "exact.ply", "--params", params, "--json", out, "--quiet")
+    assert r.exit_code == 0, r.output
+    case = json.loads(out.read_text())
+    assert case["score_params"]["boundary_margin"] == 2.0
+    # a 2 nm rim of the 10 x 10 nm interface squares is now excluded: 6 x 6 of 10 x 10 nm2
+    assert case["scores"]["user"]["interface_area_excluded_fraction"] == pytest.approx(0.64)
+    params.write_text("plateau_min = 9.0\n")
+    assert "score.plateau_min" in cli_error("score", "--truth", files / "dataset.h5", "--labels",
+                                            files / "perfect.npy", "--params", params)
+    params.write_text("windw = 2.0\n")
+    assert "unknown key 'score.windw'" in cli_error(
+        "score", "--truth", files / "dataset.h5", "--labels", files / "perfect.npy", "--params", params)

@@ -60,15 +60,18 @@ def register(app: typer.Typer) -> None:
         mesh: Optional[Path] = typer.Option(None, "--mesh", help="Your interface mesh (.ply, .obj, .stl; nm)."),
         method: str = typer.Option("user", "--method", help="Name of your method in the output."),
         json_out: Optional[Path] = typer.Option(None, "--json", help="Write all scores (case-result JSON)."),
+        params: Optional[Path] = typer.Option(
+            None, "--params", help="Scoring settings (TOML: profile_window, plateau_min, ..., nm)."),
         fail_under: list[str] = typer.Option(
             [], "--fail-under", help="METRIC=VALUE: exit 1 if any method scores worse (repeatable)."),
         quiet: bool = typer.Option(False, "--quiet", help=QUIET_HELP),
     ) -> None:
         """Score segmentations against the ground truth of a synthetic dataset."""
-        from synthapt.scoring import failed_thresholds, parse_thresholds, score_files, write_case_json
+        from synthapt.scoring import (failed_thresholds, load_score_params, parse_thresholds,
+                                      score_files, write_case_json)
 
         thresholds = parse_thresholds(fail_under)
-        case = score_files(segmentations or [], truth, labels, mesh, method)
+        case = score_files(segmentations or [], truth, labels, mesh, method, load_score_params(params))
         if json_out is not None:
             write_case_json(json_out, case)
         if not quiet:
