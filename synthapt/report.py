@@ -156,6 +156,7 @@ def write_campaign_report(path: str | Path, results: list[dict], title: str = "s
             page = page.replace(f'src="{png.name}"', f'src="{uri}"')
         with atomic_output(path) as out:
             out.write_text(page, encoding="utf-8")
+            out.chmod(0o644)  # a page to share (the temporary file is private)
     return path
 
 
