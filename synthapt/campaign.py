@@ -181,7 +181,7 @@ def run_campaign(suite: Suite | str | Path, out: str | Path, cluster: str = "loc
     the failed cases after writing the aggregates of the others.
     """
     suite = suite if isinstance(suite, Suite) else load_suite(suite)
-    out = _prepare_out(suite, Path(out), resume, force, RESULT_FILE)
+    out = _prepare_out(suite, Path(out), resume, force, cluster)
     threads = slurm.cores if cluster == "slurm" and slurm else threads
     outcome = _execute(suite, out, run_case, RESULT_FILE, cluster, workers, threads, slurm,
                        progress, "cases")
@@ -203,7 +203,7 @@ def generate(suite: Suite | str | Path, out: str | Path, cluster: str = "local",
     relative to ``out``). Returns the manifest.
     """
     suite = suite if isinstance(suite, Suite) else load_suite(suite)
-    out = _prepare_out(suite, Path(out), resume, force, CASE_FILE)
+    out = _prepare_out(suite, Path(out), resume, force, cluster)
     threads = slurm.cores if cluster == "slurm" and slurm else threads
     outcome = _execute(suite, out, generate_case, CASE_FILE, cluster, workers, threads, slurm,
                        progress, "datasets")
@@ -217,8 +217,13 @@ def generate(suite: Suite | str | Path, out: str | Path, cluster: str = "local",
     return manifest
 
 
-def _prepare_out(suite: Suite, out: Path, resume: bool, force: bool, marker: str) -> Path:
+def _prepare_out(suite: Suite, out: Path, resume: bool, force: bool,
+                 cluster: str = "local") -> Path:
     """Create or check ``out``; write its campaign.json. See ``run_campaign`` for the rules."""
+    if cluster not in ("local", "slurm"):
+        raise ConfigError(f"cluster: {cluster!r} is not one of 'local', 'slurm'")
+    if resume and force:
+        raise ConfigError("--resume and --force exclude each other")
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{out}: exists and is not a folder")
     manifest = suite.manifest()

@@ -129,6 +129,10 @@ def test_used_output_folder_is_refused_unless_resume_or_force(killed_then_resume
     changed.write_text(TINY.read_text().replace("seed = 5", "seed = 6"))
     with pytest.raises(ConfigError, match="exists with other content"):
         run_campaign(changed, out)
+    with pytest.raises(ConfigError, match="--resume and --force exclude each other"):
+        run_campaign(TINY, out, resume=True, force=True)
+    with pytest.raises(ConfigError, match="cluster: 'pbs' is not one of"):
+        run_campaign(TINY, out, cluster="pbs")
     assert read_json(out / "campaign.json")["cases"][0]["hash"] in {p.parent.name for p in _finished(out)}
 
 
@@ -144,7 +148,7 @@ def test_force_clears_only_this_suites_cases(killed_then_resumed, tmp_path):
     (out / "notes.txt").write_text("mine")
     (out / "0123456789abcdef").mkdir()  # a case of another suite
     suite = load_suite(TINY)
-    _prepare_out(suite, out, resume=False, force=True, marker="result.json")
+    _prepare_out(suite, out, resume=False, force=True)
     assert not any((out / sc.hash).exists() for sc in suite.cases)
     assert (out / "notes.txt").read_text() == "mine" and (out / "0123456789abcdef").is_dir()
     assert read_json(out / "campaign.json") == suite.manifest()

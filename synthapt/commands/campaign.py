@@ -73,6 +73,11 @@ def generate(
     cluster: str = typer.Option("local", help=CLUSTER_HELP),
     workers: Optional[int] = typer.Option(None, help="Dask workers (local: cores // threads)."),
     threads: int = typer.Option(1, help="LAMMPS threads per case (local cluster)."),
+    queue: Optional[str] = typer.Option(None, help="SLURM partition."),
+    account: Optional[str] = typer.Option(None, help="SLURM account."),
+    walltime: Optional[str] = typer.Option(None, help="SLURM walltime per job, HH:MM:SS."),
+    cores: Optional[int] = typer.Option(None, help="SLURM CPUs per job (threads of its case)."),
+    memory: Optional[str] = typer.Option(None, help="SLURM memory per job, e.g. 4GB."),
     slurm_config: Optional[Path] = typer.Option(None, help="SLURM options file (TOML or YAML)."),
     resume: bool = typer.Option(False, "--resume", help="Reuse finished cases in a used --out."),
     force: bool = typer.Option(False, "--force", help="Recompute this suite's cases in --out."),
@@ -83,10 +88,11 @@ def generate(
     from synthapt.campaign import load_suite
 
     loaded = load_suite(suite)
+    slurm = _slurm(cluster, slurm_config, queue=queue, account=account, walltime=walltime,
+                   cores=cores, memory=memory)
     with progress_bar(quiet) as progress:
         manifest = generate_suite(loaded, out, cluster=cluster, workers=workers, threads=threads,
-                                  slurm=_slurm(cluster, slurm_config), resume=resume,
-                                  force=force, progress=progress)
+                                  slurm=slurm, resume=resume, force=force, progress=progress)
     console(quiet).print(f"{len(manifest['cases'])} datasets -> {out}/manifest.json")
 
 
