@@ -79,7 +79,10 @@ def load_results(path: str | Path) -> list[CaseResult]:
     found = []
     for depth in ("*.json", "*/*.json", "*/*/*.json"):
         for candidate in sorted(path.glob(depth)):
-            data = _read_json(candidate)
+            try:
+                data = _read_json(candidate)
+            except FormatError:
+                continue  # other JSON files in the folder are none of our business
             if isinstance(data, dict) and isinstance(data.get("scores"), dict):
                 found.append(CaseResult(data, candidate.parent, str(candidate)))
     if not found:

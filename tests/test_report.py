@@ -220,3 +220,29 @@ def test_campaign_report_with_segmentation_files(seg_files, tmp_path):
     r = invoke("report", tmp_path, "-o", tmp_path / "rep", "--quiet")
     assert r.exit_code == 0, r.output
     assert len(image_sources(tmp_path / "rep" / "index.html")) == 4
+
+
+def test_minimal_result_without_files(tmp_path):
+    """Only name and scores (null = not computed): metric table and bars, a note, no crash."""
+    (tmp_path / "r.json").write_text(json.dumps(
+        {"name": "bare", "scores": {"hed": {"accuracy": 0.991, "dice": None, "interface_shift": -0.2},
+                                    "iso-Al-15": {"accuracy": 0.95}}}))
+    index = write_report(load_results(tmp_path / "r.json"), tmp_path / "rep")
+    text = index.read_text()
+    assert image_sources(index) == ["case000_metrics.png"]
+    assert "no profiles in the result" in text
+    assert '<td class="pass">0.991</td>' in text and '<td class="fail">0.95</td>' in text
+    assert "<th>iso-Al-15</th>" in text
+
+
+def test_not_a_result(tmp_path):
+    (tmp_path / "x.json").write_text('{"results": []}')
+    with pytest.raises(SynthaptError, match="not a case result"):
+        load_results(tmp_path / "x.json")
+    with pytest.raises(SynthaptError, match="no case results"):
+        load_results(tmp_path)
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(SynthaptError, match="not readable JSON"):
+        load_results(tmp_path / "bad.json")
+    (tmp_path / "ok.json").write_text('{"name": "a", "scores": {"m": {"accuracy": 1.0}}}')
+    assert [c.name for c in load_results(tmp_path)] == ["a"]  # unreadable JSON skipped
