@@ -92,14 +92,24 @@ class VoxelGrid:
         return replace(self, **changes)
 
 
+def bounding_box(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(3,) minimum and maximum of (M, 3) positions (fast: reduces 16 rows at a time)."""
+    n = len(positions) - len(positions) % 16
+    parts = [positions[n:]] if n < len(positions) else []
+    if n:
+        block = positions[:n].reshape(-1, 48)
+        parts += [block.min(axis=0).reshape(16, 3), block.max(axis=0).reshape(16, 3)]
+    stacked = np.concatenate(parts)
+    return stacked.min(axis=0).astype(np.float64), stacked.max(axis=0).astype(np.float64)
+
+
 def grid_geometry(positions: np.ndarray, voxel_size: float) -> tuple[np.ndarray, tuple[int, int, int]]:
     """Origin (3,) nm and shape of a grid with ``voxel_size`` nm voxels covering ``positions``."""
     if not voxel_size > 0:
         raise SynthaptError(f"voxel_size: must be > 0 nm, got {voxel_size}")
     if len(positions) == 0:
         raise SynthaptError("voxelize: the dataset has no ions")
-    lo = positions.min(axis=0).astype(np.float64)
-    hi = positions.max(axis=0).astype(np.float64)
+    lo, hi = bounding_box(positions)
     shape = np.maximum(np.floor((hi - lo) / voxel_size).astype(np.int64) + 1, 1)
     if int(np.prod(shape)) > MAX_VOXELS:
         raise SynthaptError(f"voxel_size: {voxel_size} nm gives a {tuple(shape)} grid, more than "
@@ -108,16 +118,23 @@ def grid_geometry(positions: np.ndarray, voxel_size: float) -> tuple[np.ndarray,
 
 
 def flat_voxel_index(positions: np.ndarray, origin: np.ndarray, voxel_size: float,
-                     shape: tuple[int, int, int]) -> np.ndarray:
+                     shape: tuple[int, int, int], chunk: int = 1 << 21) -> np.ndarray:
     """(M,) int64 C-order flat index of the voxel holding each ion (clipped into the grid)."""
-    flat = np.zeros(len(positions), dtype=np.int64)
-    for axis in range(3):
-        col = positions[:, axis] - np.float32(origin[axis])
-        col *= np.float32(1.0 / voxel_size)
-        idx = col.astype(np.int64)
-        np.clip(idx, 0, shape[axis] - 1, out=idx)
-        flat *= shape[axis]
-        flat += idx
+    flat = np.empty(len(positions), dtype=np.int64)
+    origin32 = np.asarray(origin, dtype=np.float32)
+    upper = np.array(shape, dtype=np.int32) - 1
+    scale = np.float32(1.0 / voxel_size)
+    for start in range(0, len(positions), chunk):
+        block = positions[start:start + chunk] - origin32
+        block *= scale
+        ijk = block.astype(np.int32)
+        np.clip(ijk, 0, upper, out=ijk)
+        out = flat[start:start + chunk]
+        out[:] = ijk[:, 0]
+        out *= shape[1]
+        out += ijk[:, 1]
+        out *= shape[2]
+        out += ijk[:, 2]
     return flat
 
 
