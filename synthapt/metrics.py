@@ -62,7 +62,8 @@ METRICS: dict[str, Metric] = {
     "interface_width": Metric("nm", "lower", "10-90 % width of the recovered profile (erf fit)"),
     "interface_width_truth": Metric("nm", "lower", "10-90 % width of the true profile (erf fit)"),
     "interface_width_error": Metric("nm", "lower", "|recovered - true| 10-90 % width"),
-    "interface_shift": Metric("nm", "lower", "recovered - true 50 % crossing (signed)", signed=True),
+    "interface_shift": Metric("nm", "lower", "recovered - true 50 % crossing; > 0: precipitate too large",
+                              signed=True),
 }
 
 

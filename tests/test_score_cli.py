@@ -229,3 +229,17 @@ def test_score_params_file(files, tmp_path):
     params.write_text("windw = 2.0\n")
     assert "unknown key 'score.windw'" in cli_error(
         "score", "--truth", files / "dataset.h5", "--labels", files / "perfect.npy", "--params", params)
+
+
+def test_interface_shift_sign_follows_the_mesh():
+    """A mesh moved 0.3 nm into the matrix (precipitate too large) gives a positive shift."""
+    from synthapt.scoring import UserSegmentation, score_case
+
+    ds = slab_dataset()
+    shifts = {}
+    for move in (0.3, -0.3):
+        case = score_case({"m": UserSegmentation(ds.truth.phase, slab_mesh(move))}, ds)
+        shifts[move] = case["scores"]["m"]["interface_shift"]
+        assert case["scores"]["m"]["interface_distance_mean"] == pytest.approx(0.3)
+    assert shifts[0.3] == pytest.approx(0.3, abs=0.1)
+    assert shifts[-0.3] == pytest.approx(-0.3, abs=0.1)
