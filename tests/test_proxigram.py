@@ -94,7 +94,7 @@ def test_slab_sign_convention_and_grid_agrees_with_exact(rng):
     # beyond the exact band: second-order errors, largest near the centre (the medial axis)
     assert np.abs(grid - exact).max() < 0.15 and np.median(np.abs(grid - exact)[~near]) < 0.02
     default = signed_distance_grid(pts, sphere)  # 0.5 nm grid
-    assert np.abs(default - exact)[near].max() < 0.03
+    assert np.abs(default - exact)[near].max() < 0.05
 
 
 def test_proxigram_of_a_sharp_planar_interface_recovers_both_plateaus(rng, tmp_path):
