@@ -252,3 +252,13 @@ def test_cli_error_exit_code_and_no_partial_file(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "synthapt", "simulate", str(cfg2), "-o", str(out)],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "volume_fraction" in proc.stderr and not out.exists()
+
+
+def test_interconnected_network_fraction_and_truth():
+    geometry = {"kind": "interconnected", "cell_size": 2.2, "volume_fraction": 0.35}
+    specimen = simulate(config(geometry, box=2.2, steps=20))
+    assert specimen.geometry.kind == "gyroid"
+    assert abs(np.mean(specimen.phase == PRECIPITATE) - 0.35) < 0.03
+    d = specimen.geometry.signed_distance(specimen.positions)
+    clear = np.abs(d) > 0.05
+    np.testing.assert_array_equal(d[clear] > 0, specimen.phase[clear] == PRECIPITATE)

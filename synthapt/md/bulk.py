@@ -39,7 +39,7 @@ def _bulk(potential: str, system: str, solute_percent: float, ordered: bool, cel
     precipitate = np.full(len(sites), ordered)
     species = decorate(precipitate, sublattice, alloy, np.random.default_rng(0))
     box = np.full(3, cells * a_guess)
-    md = MDConfig(steps=0, minimize=False, quench=True, ftol=1e-6, min_iterations=5000)
+    md = MDConfig(steps=0, minimize=False, quench=True, ftol=1e-4, min_iterations=5000)
     with tempfile.TemporaryDirectory(prefix="synthapt-bulk-") as tmp:
         workdir = Path(tmp)
         atoms = to_ase(sites, species, alloy.spec.elements, box, precipitate, sublattice)

@@ -86,7 +86,7 @@ def render_stages(md: MDConfig, *, data_file: str, potential: str, pair_style: s
                              swap_seed=swap_seed, swap_types="1 2", **common)
         if with_progress:
             every = max(1, min(md.thermo_every, md.steps // 50 or 1))
-            text += f"fix             {PROGRESS_FIX} all external pf/callback {every} 1\n"
+            text += f"fix             {PROGRESS_FIX} all external pf/callback {every} {every}\n"
         text += template("run", steps=md.steps)
         unfix = ["anneal"] + (["swap"] if md.swaps else []) + ([PROGRESS_FIX] if with_progress else [])
         text += "".join(f"unfix           {name}\n" for name in unfix)

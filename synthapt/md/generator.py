@@ -22,7 +22,8 @@ from synthapt.data import Specimen
 from synthapt.errors import SimulationError
 from synthapt.md.bulk import bulk_lattice_parameter
 from synthapt.md.config import SimulationConfig
-from synthapt.md.driver import MDResult, Stage, input_script, render_stages, run_stages
+from synthapt.md.driver import (PROGRESS_FIX, MDResult, Stage, input_script, render_stages,
+                                run_stages)
 from synthapt.md.lammps_runtime import file_sha256
 from synthapt.profiles import truth_profile
 from synthapt.provenance import provenance
@@ -111,7 +112,8 @@ def simulate(config: SimulationConfig, progress: Any = None) -> Specimen:
         result = run_stages(stages, workdir, len(prepared.positions), config.md.threads,
                             on_stage, on_step)
         finish()
-        script = input_script(stages).replace(str(workdir) + "/", "./")
+        script = "".join(line for line in input_script(stages).replace(str(workdir) + "/", "./")
+                         .splitlines(keepends=True) if PROGRESS_FIX not in line)
     return _specimen(config, prepared, result, script)
 
 
