@@ -35,7 +35,8 @@ def lattice_of_spheres(box: float, per_axis: int = 3):
     return distance, centres, radius
 
 
-def run_one(n_ions: float, detector: str, voxel: float, upsample: float, threads: int) -> dict:
+def run_one(n_ions: float, detector: str, voxel: float, upsample: float, threads: int,
+            slice_step: int = 1) -> dict:
     import torch
 
     from segment_phantoms import phantom
@@ -60,7 +61,8 @@ def run_one(n_ions: float, detector: str, voxel: float, upsample: float, threads
     grid = timed("voxelize+delocalize", voxelize, ds, voxel, params.delocalization)
     conc, mask, image = timed("concentration image", seg.concentration_image, grid, ("Al",), params.min_count)
     detector_obj = timed("load detector", seg.make_detector, params)
-    edges = timed("edge maps (3 axes)", seg.edge_field, image, detector_obj, params.fuse, params.batch_size * 4)
+    edges = timed("edge maps (3 axes)", seg.edge_field, image, detector_obj, params.fuse, params.batch_size * 4,
+                  None, slice_step)
     regions = timed("watershed regions", seg.phase_regions, edges, image, params.marker_threshold,
                     params.min_marker_voxels)
     counts = timed("region counts", seg.region_counts, ds, grid, regions, ("Al",))
@@ -78,10 +80,11 @@ def run_one(n_ions: float, detector: str, voxel: float, upsample: float, threads
     t0 = time.perf_counter()
     md(sub)
     exact_rate = len(sub) / (time.perf_counter() - t0)
-    n_slices = sum(grid.shape)
+    n_slices = sum(len(range(0, n, slice_step)) + (1 if (n - 1) % slice_step else 0) for n in grid.shape)
     return {
         "ions": int(n_ions), "box_nm": box, "grid": list(grid.shape), "voxel_nm": voxel,
-        "detector": detector, "upsample": upsample, "threads": threads, "times_s": times,
+        "detector": detector, "upsample": upsample, "threads": threads, "slice_step": slice_step,
+        "times_s": times,
         "segment_s": segment_total, "slices": n_slices,
         "slices_per_s": n_slices / times["edge maps (3 axes)"],
         "voxelize_ions_per_s": n_ions / times["voxelize+delocalize"],
@@ -101,21 +104,24 @@ def main() -> None:
     ap.add_argument("--voxel", type=float, default=0.5)
     ap.add_argument("--upsample", type=float, default=2.0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--slice-step", type=int, default=1)
     ap.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        print(json.dumps(run_one(args.ions[0], args.detector, args.voxel, args.upsample, args.threads)))
+        print(json.dumps(run_one(args.ions[0], args.detector, args.voxel, args.upsample, args.threads,
+                                 args.slice_step)))
         return
     for n in args.ions:
         cmd = [sys.executable, __file__, "--one", "--ions", str(n), "--detector", args.detector,
-               "--voxel", str(args.voxel), "--upsample", str(args.upsample), "--threads", str(args.threads)]
+               "--voxel", str(args.voxel), "--upsample", str(args.upsample), "--threads", str(args.threads),
+               "--slice-step", str(args.slice_step)]
         out = subprocess.run(cmd, capture_output=True, text=True)
         if out.returncode != 0:
             print(out.stderr[-2000:])
             continue
         r = json.loads(out.stdout.strip().splitlines()[-1])
         print(f"\n{r['ions']:,} ions, box {r['box_nm']:.1f} nm, grid {r['grid']} of {r['voxel_nm']} nm, "
-              f"{r['detector']} x{r['upsample']}, {r['threads']} threads")
+              f"{r['detector']} x{r['upsample']}, every {r['slice_step']}. slice, {r['threads']} threads")
         for name, t in r["times_s"].items():
             print(f"  {name:24s} {t:8.2f} s")
         print(f"  {'segmentation total':24s} {r['segment_s']:8.2f} s  (without loading the detector)")

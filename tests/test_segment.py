@@ -149,3 +149,10 @@ def test_write_read_round_trip_is_byte_identical(sphere, tmp_path):
         read_segmentation(tmp_path / "bad.h5")
     with pytest.raises(SynthaptError, match="file not found"):
         read_segmentation(tmp_path / "missing.h5")
+
+
+def test_every_second_slice_gives_nearly_the_same_segmentation(sphere):
+    full = segment(sphere, SegmentParams(detector="sobel", elements=("Al",)))
+    half = segment(sphere, SegmentParams(detector="sobel", elements=("Al",), slice_step=2))
+    assert np.mean(half.labels == full.labels) > 0.99
+    assert np.mean(half.labels == sphere.truth.phase) >= 0.97
