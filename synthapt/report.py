@@ -280,8 +280,11 @@ def _method_result(method: str, inputs: dict[str, str], folder: Path | None):
 
     if f"{method}.labels" in inputs:
         mesh = inputs.get(f"{method}.mesh")
-        return UserSegmentation(read_labels(_resolve(inputs[f"{method}.labels"], folder)),
-                                None if mesh is None else read_mesh(_resolve(mesh, folder)), method)
+        mesh = None if mesh is None else read_mesh(_resolve(mesh, folder))
+        if mesh is not None and inputs.get(f"{method}.mesh_flipped"):
+            mesh = mesh.flipped()
+        return UserSegmentation(read_labels(_resolve(inputs[f"{method}.labels"], folder)), mesh,
+                                method)
     seg_path = Path(_resolve(inputs[method], folder)) if method in inputs else (
         folder / f"seg_{method}.h5" if folder else None)
     if seg_path is None or not seg_path.is_file():

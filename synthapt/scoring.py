@@ -245,10 +245,13 @@ def score_files(segmentation_files: list[str | Path] = (), truth: str | Path | N
     for method_name, result in results.items():
         check_labels(result.labels, dataset.n_ions, where=f"{segmentation_files[0].name} labels"
                      if len(results) == 1 else f"{method_name} labels")
+    flipped = False
     if labels is not None:
-        user = UserSegmentation(check_labels(read_labels(labels), dataset.n_ions, where=str(labels)),
-                                None if mesh is None else read_mesh(mesh), method)
-        results[_unique(method, results)] = user
+        user_labels = check_labels(read_labels(labels), dataset.n_ions, where=str(labels))
+        user_mesh = None
+        if mesh is not None:
+            user_mesh, flipped = orient_mesh(read_mesh(mesh), dataset.positions, user_labels)
+        results[_unique(method, results)] = UserSegmentation(user_labels, user_mesh, method)
     case = score_case(results, dataset, name=name or Path(truth).stem, params=params)
     case["inputs"] = {"dataset": str(truth), **{m: str(p) for m, p in
                                                  zip(results, segmentation_files)}}
@@ -257,7 +260,26 @@ def score_files(segmentation_files: list[str | Path] = (), truth: str | Path | N
         case["inputs"][f"{user_method}.labels"] = str(labels)
         if mesh is not None:
             case["inputs"][f"{user_method}.mesh"] = str(mesh)
+            case["inputs"][f"{user_method}.mesh_flipped"] = flipped
     return case
+
+
+def orient_mesh(mesh, positions: np.ndarray, labels: np.ndarray, sample: int = 20_000):
+    """(mesh, flipped): ``mesh`` with its normals pointing out of the precipitate, judged by the
+    labels: precipitate-labelled ions must lie at larger signed distance than matrix ones (a
+    fixed random subset of ``sample`` ions is used). Many tools wind the other way."""
+    from synthapt.profiles import signed_distance_to_mesh
+
+    if not (labels == 1).any() or not (labels == 0).any():
+        return mesh, False
+    pick = np.arange(len(labels))
+    if len(pick) > sample:
+        pick = np.sort(np.random.default_rng(0).choice(len(labels), sample, replace=False))
+    d = signed_distance_to_mesh(np.asarray(positions)[pick], mesh)
+    inside, outside = d[labels[pick] == 1], d[labels[pick] == 0]
+    if inside.size and outside.size and np.median(inside) < np.median(outside):
+        return mesh.flipped(), True
+    return mesh, False
 
 
 def _recorded_dataset(files: list[Path], results: list[Any]) -> Path:

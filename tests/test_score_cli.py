@@ -69,6 +69,7 @@ def files(tmp_path_factory):
     np.save(folder / "badvalue.npy", bad)
     write_mesh(folder / "exact.ply", slab_mesh(0.0))
     write_mesh(folder / "shifted.stl", slab_mesh(0.2))
+    write_mesh(folder / "inward.obj", slab_mesh(0.0).flipped())
     return folder
 
 
@@ -243,3 +244,18 @@ def test_interface_shift_sign_follows_the_mesh():
         assert case["scores"]["m"]["interface_distance_mean"] == pytest.approx(0.3)
     assert shifts[0.3] == pytest.approx(0.3, abs=0.1)
     assert shifts[-0.3] == pytest.approx(-0.3, abs=0.1)
+
+
+def test_inward_mesh_is_flipped_and_scores_like_the_outward_one(files, tmp_path):
+    scores = {}
+    for name in ("exact.ply", "inward.obj"):
+        out = tmp_path / f"{name}.json"
+        r = invoke("score", "--truth", files / "dataset.h5", "--labels", files / "perfect.npy",
+                   "--mesh", files / name, "--json", out)
+        assert r.exit_code == 0, r.output
+        case = json.loads(out.read_text())
+        assert case["inputs"]["user.mesh_flipped"] is (name == "inward.obj")
+        assert ("scored with the mesh flipped" in r.output) is (name == "inward.obj")
+        scores[name] = case["scores"]["user"]
+    assert scores["inward.obj"] == scores["exact.ply"]
+    assert scores["exact.ply"]["plateau_error"] < 5.0

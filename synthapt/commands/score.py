@@ -74,6 +74,9 @@ def register(app: typer.Typer) -> None:
         case = score_files(segmentations or [], truth, labels, mesh, method, load_score_params(params))
         if json_out is not None:
             write_case_json(json_out, case)
+        if case.get("inputs", {}).get(f"{method}.mesh_flipped"):
+            console(quiet).print(f"note: the normals of {mesh} pointed into the precipitate; "
+                                 "scored with the mesh flipped (synthapt: out of the precipitate)")
         if not quiet:
             Console().print(score_table(case))
         failures = failed_thresholds(case["scores"], thresholds)
