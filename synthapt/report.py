@@ -186,12 +186,30 @@ def _render(cases: list[CaseResult], folder: Path, title: str, quiet: bool) -> s
     from synthapt.report_html import page, summary_table
 
     sections = []
+    if len(cases) > 1:
+        sections.append(_overview(cases, folder))
     with progress_bar(quiet) as progress:
         task = progress.add_task("report", total=len(cases))
         for index, case in enumerate(cases):
             sections.append(_case_section(case, folder, f"case{index:03d}"))
             progress.advance(task)
     return page(title, summary_table(cases), sections)
+
+
+def _overview(cases: list[CaseResult], folder: Path) -> str:
+    """Grouped-bar figure of the key metrics over all cases and methods."""
+    from synthapt import report_figures as rf
+    from synthapt.report_html import esc
+
+    wanted = [(m, TARGETS.get(m)) for m in ("accuracy", "dice", "interface_distance_mean",
+                                             "profile_rmse", "plateau_error")
+              if any(m in s for c in cases for s in c.scores.values())]
+    if not wanted:
+        return ""
+    rf.campaign_overview([(c.name, c.scores) for c in cases], wanted, folder / "overview.png")
+    caption = "Key metrics of every case and method; dashed: targets."
+    return (f"<figure><img src=\"overview.png\" alt=\"{esc(caption)}\">"
+            f"<figcaption>{esc(caption)}</figcaption></figure>")
 
 
 def _case_section(case: CaseResult, folder: Path, prefix: str) -> str:
@@ -332,6 +350,11 @@ def _artifact_figures(artifacts: dict[str, Any], folder: Path, prefix: str, titl
         figures.append((name, "Ions of a 2 nm slab through the middle (normal y): true phase, "
                               "each method's labels (orange precipitate, blue matrix), "
                               "misclassified ions in red."))
+        name = f"{prefix}_projections.png"
+        rf.label_projections(dataset.positions, dataset.truth.phase, labels, folder / name,
+                             title=title)
+        figures.append((name, "Label projections along y (whole depth): fraction of the ions "
+                              "in each column that are (truly / labelled) precipitate."))
     edge_fig = _edge_figure(dataset, segs, folder / f"{prefix}_edges.png", title, notes)
     if edge_fig is not None:
         figures.append((edge_fig.name, "Middle z slice of the concentration each method segmented, "

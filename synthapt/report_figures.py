@@ -151,3 +151,57 @@ def edge_slice(panels: dict[str, dict[str, Any]], path: Path, title: str = "") -
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def label_projections(positions: np.ndarray, truth_phase: np.ndarray,
+                      labels: dict[str, np.ndarray], path: Path, axis: int = 1,
+                      pixel: float = 0.5, title: str = "") -> Path:
+    """Fraction of ions labelled precipitate in each column along ``axis`` (whole depth), for
+    the truth and each method: (H,W) images with ``pixel`` nm pixels."""
+    keep = truth_phase >= 0
+    u, v = [k for k in range(3) if k != axis]
+    lo, hi = positions[:, [u, v]].min(axis=0), positions[:, [u, v]].max(axis=0)
+    bins = [np.arange(lo[0], hi[0] + pixel, pixel), np.arange(lo[1], hi[1] + pixel, pixel)]
+    extent = (bins[0][0], bins[0][-1], bins[1][0], bins[1][-1])
+    total, _, _ = np.histogram2d(positions[keep, u], positions[keep, v], bins=bins)
+    panels = [("truth", truth_phase)] + list(labels.items())
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 3.6), squeeze=False)
+    for ax, (name, lab) in zip(axes[0], panels):
+        inside = keep & (np.asarray(lab) == 1)
+        count, _, _ = np.histogram2d(positions[inside, u], positions[inside, v], bins=bins)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frac = np.where(total > 0, count / total, np.nan)
+        shown = ax.imshow(frac.T, origin="lower", extent=extent, cmap="magma", vmin=0, vmax=1)
+        ax.set_title(name, fontsize=8)
+        ax.set_xlabel("xyz"[u] + " (nm)")
+        ax.set_ylabel("xyz"[v] + " (nm)")
+    fig.colorbar(shown, ax=list(axes[0]), fraction=0.02, pad=0.02, label="precipitate fraction")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def campaign_overview(cases: list[tuple[str, dict[str, dict[str, Any]]]],
+                      metrics: list[tuple[str, float | None]], path: Path) -> Path:
+    """Grouped bars: one group per case, one bar per method, one panel per metric (|value|),
+    with the target as a dashed line."""
+    methods: list[str] = []
+    for _, scores in cases:
+        methods += [m for m in scores if m not in methods]
+    width = 0.8 / max(1, len(methods))
+    fig, axes = plt.subplots(len(metrics), 1, figsize=(max(6.0, 0.9 * len(cases) + 2), 2.3 * len(metrics)),
+                             squeeze=False)
+    x = np.arange(len(cases))
+    for ax, (metric, target) in zip(axes[:, 0], metrics):
+        for k, method in enumerate(methods):
+            values = [abs(float(s[method][metric])) if method in s and s[method].get(metric) is not None
+                      else np.nan for _, s in cases]
+            ax.bar(x + (k - (len(methods) - 1) / 2) * width, np.nan_to_num(values), width,
+                   label=method)
+        if target is not None:
+            ax.axhline(target, color="tab:red", ls="--", lw=1)
+        ax.set_ylabel(metric, fontsize=7)
+        ax.set_xticks(x, [name for name, _ in cases], rotation=30, ha="right", fontsize=7)
+    axes[0, 0].legend(fontsize=7, ncol=min(6, len(methods)))
+    fig.tight_layout()
+    return _save(fig, path)

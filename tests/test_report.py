@@ -55,7 +55,7 @@ def test_report_from_score_json(scored, tmp_path):
     sources = image_sources(index)
     # proxigram overlay, metric bars, label maps, concentration slice
     assert sorted(sources) == ["case000_edges.png", "case000_labels.png", "case000_metrics.png",
-                               "case000_proxigram.png"]
+                               "case000_projections.png", "case000_proxigram.png"]
     for name in sources:
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "http://" not in text and "https://" not in text and "<script" not in text
@@ -79,7 +79,8 @@ def test_folder_of_results_and_replacing_a_report(scored, tmp_path):
     (out / "stale.png").write_bytes(b"old")
     write_report(cases, out)
     assert not (out / "stale.png").exists()
-    assert len(image_sources(out / "index.html")) == 8
+    sources = image_sources(out / "index.html")
+    assert len(sources) == 11 and sources[0] == "overview.png"  # 2 x 5 + the overview
     assert "a-case" in (out / "index.html").read_text()
 
 
@@ -147,10 +148,10 @@ def render_title(index: Path, profile: Path) -> str:
 def test_report_renders_in_headless_chromium(scored, tmp_path):
     out = tmp_path / "rep"
     write_report(load_results(scored / "case.json"), out)
-    assert render_title(out / "index.html", tmp_path / "profile") == "images:4 broken:0"
+    assert render_title(out / "index.html", tmp_path / "profile") == "images:5 broken:0"
     # the check itself fails on a missing image
     (out / "case000_labels.png").unlink()
-    assert render_title(out / "index.html", tmp_path / "profile") == "images:4 broken:1"
+    assert render_title(out / "index.html", tmp_path / "profile") == "images:5 broken:1"
 
 
 def test_relative_inputs_resolve_against_the_result_folder(scored, tmp_path, monkeypatch):
@@ -160,7 +161,7 @@ def test_relative_inputs_resolve_against_the_result_folder(scored, tmp_path, mon
     assert r.exit_code == 0, r.output
     monkeypatch.chdir(tmp_path)
     write_report(load_results(scored / "rel.json"), tmp_path / "rep")
-    assert len(image_sources(tmp_path / "rep" / "index.html")) == 4
+    assert len(image_sources(tmp_path / "rep" / "index.html")) == 5
 
 
 def test_in_memory_segmentation_with_edge_field(tmp_path):
@@ -193,10 +194,10 @@ def test_report_of_segmentation_files(seg_files, tmp_path):
     assert "canny" in text and "case000_edges.png" in text and "no edge fields" not in text
     assert "Segmentation parameters" in text and "marker_threshold" in text
     assert "Dataset provenance" in text and "leap5000xs" in text
-    assert len(image_sources(tmp_path / "folder" / "index.html")) == 4
+    assert len(image_sources(tmp_path / "folder" / "index.html")) == 5
     r = invoke("report", seg_files / "seg_canny.h5", "-o", tmp_path / "one", "--quiet")
     assert r.exit_code == 0, r.output
-    assert render_title(tmp_path / "one" / "index.html", tmp_path / "profile") == "images:4 broken:0"
+    assert render_title(tmp_path / "one" / "index.html", tmp_path / "profile") == "images:5 broken:0"
 
 
 def test_campaign_report_with_segmentation_files(seg_files, tmp_path):
@@ -215,11 +216,11 @@ def test_campaign_report_with_segmentation_files(seg_files, tmp_path):
     (case_dir / "result.json").write_text(json.dumps(result))
     path = write_campaign_report(tmp_path / "report.html", [result])
     text = path.read_text()
-    assert len(image_sources(path)) == 4 and "no edge fields" not in text
+    assert len(image_sources(path)) == 5 and "no edge fields" not in text
     # the same folder through 'synthapt report' (finds <hash>/result.json)
     r = invoke("report", tmp_path, "-o", tmp_path / "rep", "--quiet")
     assert r.exit_code == 0, r.output
-    assert len(image_sources(tmp_path / "rep" / "index.html")) == 4
+    assert len(image_sources(tmp_path / "rep" / "index.html")) == 5
 
 
 def test_minimal_result_without_files(tmp_path):
