@@ -8,7 +8,8 @@ Pure functions on arrays, bundled by ``score`` into one flat dict of named numbe
 - interface distance: the exact signed distance of the true geometry evaluated on points spread
   evenly over the recovered mesh (area-weighted mean |d|, 95th percentile, maximum; nm). Mesh
   faces within ``boundary_margin`` nm of the dataset's convex hull are caps where the box clips
-  a precipitate, not interface, and are ignored;
+  a precipitate, not interface, and are ignored; the reverse direction (true interface to
+  mesh) gives the interface coverage, which drops when a precipitate is missed;
 - composition profiles: recovered proxigram vs ground-truth profile, both in at.%: RMSE within
   +-``profile_window`` nm, plateau compositions (``plateau_min``..``plateau_max`` nm from the
   interface on each side), interface width (10-90 %) and shift (50 % crossing) of an error
@@ -25,8 +26,8 @@ import numpy as np
 from synthapt.data import MATRIX, NO_PHASE, PRECIPITATE, APTDataset, Profile
 from synthapt.errors import ConfigError, SynthaptError
 from synthapt.mesh_metrics import (  # noqa: F401  (re-exported)
-    DatasetBoundary, face_sample_points, hull_distance, interface_coverage, interface_distance, mesh_arrays,
-    weighted_quantile)
+    DatasetBoundary, face_sample_points, hull_distance, interface_coverage, interface_distance,
+    mesh_arrays, weighted_quantile)
 from synthapt.profile_metrics import (  # noqa: F401  (re-exported)
     WIDTH_PER_SIGMA, common_elements, fit_interface, partitioning_element, plateau_composition,
     profile_rmse)
