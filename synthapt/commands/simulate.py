@@ -20,10 +20,12 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", help=QUIET_HELP),
     ) -> None:
         """Build the structure, anneal it with LAMMPS and write the ground-truth specimen."""
-        from synthapt.md.files import simulate_file
+        from synthapt.md.files import check_output_folder, load_simulation_config, simulate_file
 
+        simulation = load_simulation_config(config, threads)  # bad input fails before any bar
+        check_output_folder(output)
         with progress_bar(quiet) as bar:
-            specimen = simulate_file(config, output, threads, progress=bar)
+            specimen = simulate_file(simulation, output, progress=bar)
         phases = ", ".join(
             f"{name} " + " ".join(f"{el} {pct:.2f}" for el, pct in specimen.composition(code).items())
             for code, name in ((0, "matrix"), (1, "precipitate")))

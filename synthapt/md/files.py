@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -32,17 +33,26 @@ def mpi_rank() -> int:
     return 0
 
 
-def simulate_file(config_path: str | os.PathLike, output: str | os.PathLike,
-                  threads: int | None = None, progress: Any = None) -> Specimen:
-    """Simulate the config file's specimen and write it to ``output`` (HDF5, atomically; only
-    MPI rank 0 writes). Nothing is written if anything fails."""
-    from synthapt.io.hdf5 import write_specimen
-
-    config = load_simulation_config(config_path, threads)
+def check_output_folder(output: str | os.PathLike) -> None:
+    """SynthaptError if the folder of ``output`` does not exist (checked before long work)."""
     out = Path(output)
     folder = out.parent if str(out.parent) else Path(".")
     if not folder.is_dir():
         raise SynthaptError(f"{out}: output folder {folder} does not exist")
+
+
+def simulate_file(config: SimulationConfig | str | os.PathLike, output: str | os.PathLike,
+                  threads: int | None = None, progress: Any = None) -> Specimen:
+    """Simulate the specimen of ``config`` (a SimulationConfig or a TOML path) and write it to
+    ``output`` (HDF5, atomically; only MPI rank 0 writes). Nothing is written if anything fails."""
+    from synthapt.io.hdf5 import write_specimen
+
+    if not isinstance(config, SimulationConfig):
+        config = load_simulation_config(config, threads)
+    elif threads is not None:
+        config = config.replace(md=dataclasses.replace(config.md, threads=threads))
+    check_output_folder(output)
+    out = Path(output)
     specimen = simulate(config, progress)
     if mpi_rank() == 0:
         write_specimen(out, specimen, config)
