@@ -87,9 +87,11 @@ def register(app: typer.Typer) -> None:
 
     @app.command("report")
     def report_command(
-        results: Path = typer.Argument(..., help="A case-result JSON, a folder of them, or a campaign output folder."),
+        results: Path = typer.Argument(
+            ..., help="A case-result JSON (synthapt score --json), a segmentation .h5, a folder of "
+                      "them, or a campaign output folder."),
         out: Path = typer.Option(..., "-o", "--out", help="Report folder to write (index.html + PNG figures)."),
-        title: str = typer.Option("synthapt validation report", "--title"),
+        title: str = typer.Option("synthapt validation report", "--title", help="Page title."),
         quiet: bool = typer.Option(False, "--quiet", help=QUIET_HELP),
     ) -> None:
         """Write an offline HTML report (figures, metric tables, provenance)."""
