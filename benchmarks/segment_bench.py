@@ -51,6 +51,9 @@ def run_one(n_ions: float, detector: str, voxel: float, upsample: float, threads
     params = seg.SegmentParams(detector=detector, elements=("Al",), voxel_size=voxel, upsample=upsample,
                                threads=threads)
     times: dict[str, float] = {}
+    import tracemalloc
+
+    tracemalloc.start()  # numpy reports its buffers: peak of the arrays made from here on
 
     def timed(name, fn, *a, **k):
         t0 = time.perf_counter()
@@ -74,7 +77,11 @@ def run_one(n_ions: float, detector: str, voxel: float, upsample: float, threads
     result = timed("labels + mesh", seg.finish, ds, grid, labels, conc, edges, detector, ("Al",),
                    params.label_smoothing, {}, info, indicator)
     segment_total = sum(v for k, v in times.items() if k != "load detector")
+    peak_segment = tracemalloc.get_traced_memory()[1]
+    tracemalloc.reset_peak()
     prof = timed("proxigram (grid)", proxigram, ds, result.mesh)
+    peak_proxigram = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
     sub = ds.positions[: min(len(ds.positions), 200_000)]
     md = MeshDistance(result.mesh)
     t0 = time.perf_counter()
@@ -93,6 +100,7 @@ def run_one(n_ions: float, detector: str, voxel: float, upsample: float, threads
         "accuracy": float(np.mean(result.labels == ds.truth.phase)),
         "precipitate_radius_nm": radius, "mesh_faces": int(result.mesh.n_faces) if result.mesh else 0,
         "peak_rss_MiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_arrays_segment_MiB": peak_segment / 2**20, "peak_arrays_proxigram_MiB": peak_proxigram / 2**20,
         "raw_MiB": n_ions * 18 / 2**20, "profile_bins": len(prof.centers),
     }
 
@@ -129,8 +137,9 @@ def main() -> None:
         print(f"  voxelize: {r['voxelize_ions_per_s'] / 1e6:.1f} M ions/s; proxigram (grid): "
               f"{r['proxigram_ions_per_s'] / 1e6:.2f} M ions/s; exact distances: "
               f"{r['exact_distance_ions_per_s'] / 1e6:.3f} M ions/s")
-        print(f"  per-ion accuracy {r['accuracy']:.4f}; peak RSS {r['peak_rss_MiB']:.0f} MiB "
-              f"(raw data {r['raw_MiB']:.0f} MiB, incl. ground truth and the Python/torch runtime)")
+        print(f"  per-ion accuracy {r['accuracy']:.4f}; raw data {r['raw_MiB']:.0f} MiB; new arrays at peak: "
+              f"segmentation {r['peak_arrays_segment_MiB']:.0f} MiB, proxigram {r['peak_arrays_proxigram_MiB']:.0f} MiB; "
+              f"process peak RSS {r['peak_rss_MiB']:.0f} MiB (with ground truth, phantom generation, torch)")
 
 
 if __name__ == "__main__":

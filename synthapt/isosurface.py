@@ -9,9 +9,9 @@ import numpy as np
 
 from synthapt.data import MATRIX, PRECIPITATE, APTDataset
 from synthapt.errors import SynthaptError
-from synthapt.segment import (SegmentationResult, concentration_image, interface_mesh,
-                              per_ion_values, phase_composition)
-from synthapt.voxel import fill_outside, voxelize
+from synthapt.mesh import interface_mesh
+from synthapt.segment import SegmentationResult, concentration_image, phase_composition
+from synthapt.voxel import fill_outside, per_ion_values, voxelize
 
 
 def iso_segment(dataset: APTDataset, element: str | tuple[str, ...], iso_value: float,

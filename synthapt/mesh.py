@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from scipy import ndimage
+
 from synthapt.errors import FormatError, SynthaptError
 from synthapt.io.atomic import atomic_output
 
@@ -125,3 +127,31 @@ def read_mesh(path: str | Path) -> Mesh:
     if len(tm.faces) == 0:
         raise FormatError(f"{p}: no triangles in the mesh")
     return Mesh(np.asarray(tm.vertices), np.asarray(tm.faces))
+
+
+def interface_mesh(indicator: np.ndarray, origin: np.ndarray, voxel_size: float,
+                   level: float = 0.5, enriched_inside: bool = True) -> Mesh | None:
+    """Iso-surface ``level`` of a voxel field (nm coordinates, normals out of the region where the
+    field is above ``level`` if ``enriched_inside``, else below). None if the level is not crossed."""
+    from skimage.measure import marching_cubes
+
+    if not (np.nanmin(indicator) < level < np.nanmax(indicator)):
+        return None
+    try:
+        verts, faces, _, _ = marching_cubes(indicator, level, spacing=(voxel_size,) * 3,
+                                            allow_degenerate=False)
+    except (ValueError, RuntimeError) as exc:
+        raise SynthaptError(f"interface mesh: marching cubes failed ({exc})") from None
+    if len(faces) == 0:
+        raise SynthaptError("interface mesh: marching cubes produced no triangles")
+    verts = verts + origin + 0.5 * voxel_size
+    mesh = Mesh(verts, faces)
+    # orient: face normals must point down the field (out of the high region) when enriched_inside
+    grad = np.stack(np.gradient(indicator.astype(np.float64)), axis=-1)
+    centres = (mesh.triangles.mean(axis=1) - origin) / voxel_size - 0.5
+    g = np.stack([ndimage.map_coordinates(grad[..., i], centres.T, order=1, mode="nearest")
+                  for i in range(3)], axis=1)
+    outward = -np.einsum("ij,ij->i", mesh.face_normals, g).sum()
+    if (outward < 0) == enriched_inside:
+        mesh = mesh.flipped()
+    return mesh

@@ -14,6 +14,8 @@ Pipeline (``segment``):
 6. the precipitate indicator is smoothed (Gaussian ``label_smoothing`` nm); per-ion labels are its
    trilinear value at each ion > 0.5, and the interface mesh is its 0.5 iso-surface (marching
    cubes, nm), so labels and mesh agree. Mesh normals point out of the precipitate.
+
+The module also holds the result type and its HDF5 file, which belong with the pipeline.
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ from scipy import ndimage, stats
 from synthapt.config import from_dict, to_dict
 from synthapt.data import APTDataset, MATRIX, PRECIPITATE
 from synthapt.errors import ConfigError, SynthaptError
-from synthapt.mesh import Mesh
-from synthapt.voxel import VoxelGrid, fill_outside, voxelize
+from synthapt.mesh import Mesh, interface_mesh
+from synthapt.voxel import VoxelGrid, fill_outside, per_ion_values, voxelize
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): called as work advances (e.g. slices processed)."""
@@ -349,45 +351,6 @@ def classify_regions(counts: np.ndarray, params: SegmentParams,
     if reasons:
         return np.zeros(len(total), bool), {**info, "reason": "; ".join(reasons)}
     return (high if params.precipitate == "enriched" else ok & ~high), info
-
-
-def interface_mesh(indicator: np.ndarray, origin: np.ndarray, voxel_size: float,
-                   level: float = 0.5, enriched_inside: bool = True) -> Mesh | None:
-    """Iso-surface ``level`` of a voxel field (nm coordinates, normals out of the region where the
-    field is above ``level`` if ``enriched_inside``, else below). None if the level is not crossed."""
-    from skimage.measure import marching_cubes
-
-    if not (np.nanmin(indicator) < level < np.nanmax(indicator)):
-        return None
-    try:
-        verts, faces, _, _ = marching_cubes(indicator, level, spacing=(voxel_size,) * 3,
-                                            allow_degenerate=False)
-    except (ValueError, RuntimeError) as exc:
-        raise SynthaptError(f"interface mesh: marching cubes failed ({exc})") from None
-    if len(faces) == 0:
-        raise SynthaptError("interface mesh: marching cubes produced no triangles")
-    verts = verts + origin + 0.5 * voxel_size
-    mesh = Mesh(verts, faces)
-    # orient: face normals must point down the field (out of the high region) when enriched_inside
-    grad = np.stack(np.gradient(indicator.astype(np.float64)), axis=-1)
-    centres = (mesh.triangles.mean(axis=1) - origin) / voxel_size - 0.5
-    g = np.stack([ndimage.map_coordinates(grad[..., i], centres.T, order=1, mode="nearest")
-                  for i in range(3)], axis=1)
-    outward = -np.einsum("ij,ij->i", mesh.face_normals, g).sum()
-    if (outward < 0) == enriched_inside:
-        mesh = mesh.flipped()
-    return mesh
-
-
-def per_ion_values(field_: np.ndarray, positions: np.ndarray, origin: np.ndarray, voxel_size: float,
-                   chunk: int = 1 << 21) -> np.ndarray:
-    """(M,) float32 trilinear value of a voxel field at each ion position (nm)."""
-    out = np.empty(len(positions), dtype=np.float32)
-    f = field_.astype(np.float32, copy=False)
-    for start in range(0, len(positions), chunk):
-        coords = (positions[start:start + chunk].astype(np.float64) - origin) / voxel_size - 0.5
-        out[start:start + chunk] = ndimage.map_coordinates(f, coords.T, order=1, mode="nearest")
-    return out
 
 
 def segment(dataset: APTDataset, params: SegmentParams = SegmentParams(),

@@ -184,3 +184,14 @@ def fill_outside(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
         raise SynthaptError("no voxel holds enough ions to form a concentration image")
     index = ndimage.distance_transform_edt(~mask, return_distances=False, return_indices=True)
     return values[tuple(index)]
+
+
+def per_ion_values(field_: np.ndarray, positions: np.ndarray, origin: np.ndarray, voxel_size: float,
+                   chunk: int = 1 << 21) -> np.ndarray:
+    """(M,) float32 trilinear value of a voxel field at each ion position (nm)."""
+    out = np.empty(len(positions), dtype=np.float32)
+    f = field_.astype(np.float32, copy=False)
+    for start in range(0, len(positions), chunk):
+        coords = (positions[start:start + chunk].astype(np.float64) - origin) / voxel_size - 0.5
+        out[start:start + chunk] = ndimage.map_coordinates(f, coords.T, order=1, mode="nearest")
+    return out

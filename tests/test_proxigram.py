@@ -8,7 +8,7 @@ from synthapt.io.ranges import Range, RangeTable
 from synthapt.mesh import Mesh, read_mesh, write_mesh
 from synthapt.profiles import (closest_point_on_triangles, plateau, proxigram, signed_distance_grid,
                                signed_distance_to_mesh, write_profile_csv)
-from synthapt.segment import interface_mesh
+from synthapt.mesh import interface_mesh
 
 
 def _sphere_mesh(radius=4.0, center=6.0, spacing=0.5):
