@@ -99,6 +99,13 @@ def test_hed_detector_random_weights_contract(random_hed):
     assert random_hed.block1_conv1.weight.is_contiguous()
 
 
+def test_hed_detector_is_repeatable(random_hed):
+    images = np.random.default_rng(8).random((3, 18, 22)).astype(np.float32)
+    first = get_detector("hed", model=random_hed, batch_size=2).detect(images)
+    second = get_detector("hed", model=random_hed, batch_size=2).detect(images)
+    np.testing.assert_array_equal(first, second)
+
+
 def test_hed_detector_without_upsampling_is_the_network_probability(random_hed):
     images = np.random.default_rng(4).random((2, 16, 16)).astype(np.float32)
     out = get_detector("hed", model=random_hed, upsample=1.0, pad=0).detect(images)
