@@ -91,10 +91,14 @@ def _unit(v: np.ndarray) -> np.ndarray:
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """(V, 3) unit vertex normals: area-weighted mean of the adjacent face normals."""
     cross = _face_cross(vertices[faces])
-    acc = np.zeros_like(vertices)
-    for k in range(3):
-        np.add.at(acc, faces[:, k], cross)
-    return _unit(acc)
+    return _unit(scatter_add(faces, np.stack([cross] * 3, axis=1), len(vertices)))
+
+
+def scatter_add(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """(n, 3) sums of ``values`` (..., 3) into rows ``index`` (same leading shape) by bincount."""
+    flat = index.reshape(-1)
+    vals = values.reshape(-1, 3)
+    return np.stack([np.bincount(flat, weights=vals[:, i], minlength=n) for i in range(3)], axis=1)
 
 
 def write_mesh(path: str | Path, mesh: Mesh) -> None:

@@ -13,6 +13,7 @@ from scipy import ndimage
 
 from synthapt.data import APTDataset, Profile, Specimen
 from synthapt.errors import SynthaptError
+from synthapt.mesh import scatter_add
 
 
 def profile_from_distance(distance: np.ndarray, species: np.ndarray,
@@ -219,14 +220,15 @@ def _pseudo_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     out = np.empty((len(faces), 7, 3))
     out[:, _FACE] = unit
     # vertex pseudo-normals: sum over incident faces of (corner angle) x (face normal)
-    acc = np.zeros_like(vertices)
+    weighted = np.empty((len(faces), 3, 3))
     for k in range(3):
         e1 = tri[:, (k + 1) % 3] - tri[:, k]
         e2 = tri[:, (k + 2) % 3] - tri[:, k]
         cosang = np.einsum("ij,ij->i", e1, e2) / np.maximum(
             np.linalg.norm(e1, axis=1) * np.linalg.norm(e2, axis=1), 1e-300)
         angle = np.arccos(np.clip(cosang, -1.0, 1.0))
-        np.add.at(acc, faces[:, k], unit * angle[:, None])
+        weighted[:, k] = unit * angle[:, None]
+    acc = scatter_add(faces, weighted, len(vertices))
     for k, feature in enumerate((_VA, _VB, _VC)):
         out[:, feature] = acc[faces[:, k]]
     # edge pseudo-normals: sum of the normals of the (one or two) faces sharing the edge
@@ -234,8 +236,7 @@ def _pseudo_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     keys = np.concatenate([np.minimum(faces[:, i], faces[:, j]) * n_vert + np.maximum(faces[:, i], faces[:, j])
                            for i, j in ((0, 1), (0, 2), (1, 2))])
     uniq, inverse = np.unique(keys, return_inverse=True)
-    edge_sum = np.zeros((len(uniq), 3))
-    np.add.at(edge_sum, inverse, np.tile(unit, (3, 1)))
+    edge_sum = scatter_add(inverse, np.tile(unit, (3, 1)), len(uniq))
     per_face = edge_sum[inverse].reshape(3, len(faces), 3)
     for k, feature in enumerate((_EAB, _EAC, _EBC)):
         out[:, feature] = per_face[k]
