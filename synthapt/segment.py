@@ -266,37 +266,20 @@ def region_counts(dataset: APTDataset, grid: VoxelGrid, regions: np.ndarray,
 
     _, table = ion_elements(dataset)
     idx = grid.element_index(elements)
-    codes = dataset.species.astype(np.int64)
-    ranged = codes >= 0
-    part_per_code = table[:, idx].sum(axis=1).astype(np.float64)
-    all_per_code = table.sum(axis=1).astype(np.float64)
-    region_of_ion = regions.ravel()[flat_voxel_index(dataset.positions, grid.origin, grid.voxel_size,
-                                                     grid.shape)]
+    n_codes = table.shape[0] + 1  # slot 0: unranged ions
+    per_code = np.zeros((n_codes, 2))
+    per_code[1:, 0] = table[:, idx].sum(axis=1)
+    per_code[1:, 1] = table.sum(axis=1)
     n_regions = int(regions.max()) + 1
-    out = np.zeros((2, 2, n_regions))
-    for half in range(2):
-        sel = ranged.copy()
-        sel[1 - half::2] = False
-        r, c = region_of_ion[sel], codes[sel]
-        out[half, 0] = np.bincount(r, weights=part_per_code[c], minlength=n_regions)
-        out[half, 1] = np.bincount(r, weights=all_per_code[c], minlength=n_regions)
-    return out
-
-
-def concentration_noise(grid: VoxelGrid, elements: tuple[str, ...], mask: np.ndarray) -> float:
-    """Binomial counting noise (1 sigma, at.%) of the delocalized concentration image: the mean
-    composition c over N_eff = atoms/nm^3 x (4 pi sigma^2)^(3/2) atoms (the Gaussian's effective
-    volume; the voxel volume if there is no delocalization)."""
-    idx = grid.element_index(elements)
-    part = float(grid.counts[idx].sum())
-    total = float(grid.counts.sum())
-    if total <= 0 or not mask.any():
-        return 0.0
-    c = part / total
-    density = total / (mask.sum() * grid.voxel_size**3)
-    sigma = grid.delocalization
-    volume = (4 * np.pi * sigma**2) ** 1.5 if sigma > 0 else grid.voxel_size**3
-    return 100.0 * float(np.sqrt(c * (1 - c) / max(density * volume, 1.0)))
+    key = regions.ravel()[flat_voxel_index(dataset.positions, grid.origin, grid.voxel_size, grid.shape)]
+    key = key.astype(np.int64)
+    key *= 2
+    key[1::2] += 1  # odd-numbered ions form the second half
+    key *= n_codes
+    key += dataset.species
+    key += 1
+    by_code = np.bincount(key, minlength=n_regions * 2 * n_codes).reshape(n_regions, 2, n_codes)
+    return np.einsum("rhc,ck->hkr", by_code.astype(np.float64), per_code)
 
 
 def classify_regions(counts: np.ndarray, params: SegmentParams,
