@@ -282,6 +282,22 @@ def region_counts(dataset: APTDataset, grid: VoxelGrid, regions: np.ndarray,
     return np.einsum("rhc,ck->hkr", by_code.astype(np.float64), per_code)
 
 
+def concentration_noise(grid: VoxelGrid, elements: tuple[str, ...], mask: np.ndarray) -> float:
+    """Binomial counting noise (1 sigma, at.%) of the delocalized concentration image: the mean
+    composition c over N_eff = atoms/nm^3 x (4 pi sigma^2)^(3/2) atoms (the Gaussian's effective
+    volume; the voxel volume if there is no delocalization)."""
+    idx = grid.element_index(elements)
+    part = float(grid.counts[idx].sum())
+    total = float(grid.counts.sum())
+    if total <= 0 or not mask.any():
+        return 0.0
+    c = part / total
+    density = total / (mask.sum() * grid.voxel_size**3)
+    sigma = grid.delocalization
+    volume = (4 * np.pi * sigma**2) ** 1.5 if sigma > 0 else grid.voxel_size**3
+    return 100.0 * float(np.sqrt(c * (1 - c) / max(density * volume, 1.0)))
+
+
 def classify_regions(counts: np.ndarray, params: SegmentParams,
                      noise_at_pct: float = 0.0) -> tuple[np.ndarray, dict]:
     """Two-class split of regions by concentration, tested on independent ions.
