@@ -36,7 +36,7 @@ def lattice_of_spheres(box: float, per_axis: int = 3):
 
 
 def run_one(n_ions: float, detector: str, voxel: float, upsample: float, threads: int,
-            slice_step: int = 1) -> dict:
+            slice_step: int = 1, trace_memory: bool = False) -> dict:
     import torch
 
     from segment_phantoms import phantom
@@ -53,7 +53,8 @@ def run_one(n_ions: float, detector: str, voxel: float, upsample: float, threads
     times: dict[str, float] = {}
     import tracemalloc
 
-    tracemalloc.start()  # numpy reports its buffers: peak of the arrays made from here on
+    if trace_memory:
+        tracemalloc.start()  # numpy reports its buffers: peak of the arrays made from here on
 
     def timed(name, fn, *a, **k):
         t0 = time.perf_counter()
@@ -78,7 +79,8 @@ def run_one(n_ions: float, detector: str, voxel: float, upsample: float, threads
                    params.label_smoothing, {}, info, indicator)
     segment_total = sum(v for k, v in times.items() if k != "load detector")
     peak_segment = tracemalloc.get_traced_memory()[1]
-    tracemalloc.reset_peak()
+    if trace_memory:
+        tracemalloc.reset_peak()
     prof = timed("proxigram (grid)", proxigram, ds, result.mesh)
     peak_proxigram = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
@@ -113,16 +115,18 @@ def main() -> None:
     ap.add_argument("--upsample", type=float, default=2.0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--slice-step", type=int, default=1)
+    ap.add_argument("--trace-memory", action="store_true",
+                    help="report the peak of new numpy arrays (tracemalloc; slows some stages)")
     ap.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
         print(json.dumps(run_one(args.ions[0], args.detector, args.voxel, args.upsample, args.threads,
-                                 args.slice_step)))
+                                 args.slice_step, args.trace_memory)))
         return
     for n in args.ions:
         cmd = [sys.executable, __file__, "--one", "--ions", str(n), "--detector", args.detector,
                "--voxel", str(args.voxel), "--upsample", str(args.upsample), "--threads", str(args.threads),
-               "--slice-step", str(args.slice_step)]
+               "--slice-step", str(args.slice_step)] + (["--trace-memory"] if args.trace_memory else [])
         out = subprocess.run(cmd, capture_output=True, text=True)
         if out.returncode != 0:
             print(out.stderr[-2000:])
@@ -137,8 +141,9 @@ def main() -> None:
         print(f"  voxelize: {r['voxelize_ions_per_s'] / 1e6:.1f} M ions/s; proxigram (grid): "
               f"{r['proxigram_ions_per_s'] / 1e6:.2f} M ions/s; exact distances: "
               f"{r['exact_distance_ions_per_s'] / 1e6:.3f} M ions/s")
-        print(f"  per-ion accuracy {r['accuracy']:.4f}; raw data {r['raw_MiB']:.0f} MiB; new arrays at peak: "
-              f"segmentation {r['peak_arrays_segment_MiB']:.0f} MiB, proxigram {r['peak_arrays_proxigram_MiB']:.0f} MiB; "
+        arrays = (f"new arrays at peak: segmentation {r['peak_arrays_segment_MiB']:.0f} MiB, proxigram "
+                  f"{r['peak_arrays_proxigram_MiB']:.0f} MiB; " if args.trace_memory else "")
+        print(f"  per-ion accuracy {r['accuracy']:.4f}; raw data {r['raw_MiB']:.0f} MiB; {arrays}"
               f"process peak RSS {r['peak_rss_MiB']:.0f} MiB (with ground truth, phantom generation, torch)")
 
 

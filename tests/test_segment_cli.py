@@ -61,3 +61,22 @@ def test_bad_input_exits_2_with_one_line(dataset_file, tmp_path, args, message):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0]
     assert "Traceback" not in proc.stderr and not out.exists()
+
+
+def test_pos_with_range_file(dataset_file, tmp_path):
+    from synthapt.io.ranges import Range, RangeTable
+    from synthapt.io.rrng import write_rrng
+
+    _, ds = dataset_file
+    save_dataset(tmp_path / "d.pos", ds)
+    write_rrng(tmp_path / "d.rrng", RangeTable((Range(26.5, 27.5, "Al", {"Al": 1}),
+                                                Range(28.5, 29.5, "Ni", {"Ni": 1}))))
+    out = tmp_path / "seg.h5"
+    res = CliRunner().invoke(app, ["segment", str(tmp_path / "d.pos"), "--ranges", str(tmp_path / "d.rrng"),
+                                   "-o", str(out), "--method", "canny", "--quiet"])
+    assert res.exit_code == 0, res.output
+    seg = read_segmentation(out)
+    assert seg.elements == ("Al",) and seg.source["ranges_path"] == str(tmp_path / "d.rrng")
+    assert np.mean(seg.labels == ds.truth.phase) > 0.96
+    res = CliRunner().invoke(app, ["proxigram", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
