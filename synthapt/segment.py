@@ -6,14 +6,18 @@ Pipeline (``segment``):
 2. normalise it to [0, 1] (0.5-99.5 percentiles), cut it into 2D slices along each of the three
    axes and run the edge detector on each stack (batched);
 3. fuse the three edge stacks into one 3D edge field (mean or max), scaled to [0, 1];
-4. phase regions: watershed of the edge field from markers = connected low-edge regions;
+4. phase regions: watershed of the edge field from markers = connected low-edge regions (taken
+   separately above and below the Otsu level of the image);
 5. regions classified by their (raw, undelocalized) composition: the best two-class split of the
-   region concentrations is accepted only if it is significant (two-proportion z-test), large
-   (``min_contrast`` at.%) and bimodal (between-class share of variance >= ``min_separation``);
-   otherwise there is ONE phase ("no interface found") and every ion is matrix;
-6. the precipitate indicator is smoothed (Gaussian ``label_smoothing`` nm); per-ion labels are its
-   trilinear value at each ion > 0.5, and the interface mesh is its 0.5 iso-surface (marching
-   cubes, nm), so labels and mesh agree. Mesh normals point out of the precipitate.
+   region concentrations (chosen on even-numbered ions) is accepted only if, on the odd-numbered
+   ions, it is significant (two-proportion z-test) and its contrast exceeds ``min_contrast`` and
+   ``noise_factor`` x the counting noise of the image; otherwise there is ONE phase ("no interface
+   found") and every ion is matrix;
+6. optional refinement: near the edge-based boundary the precipitate indicator becomes the local
+   composition scaled between the two phase plateaus (interface at the halfway composition);
+7. the indicator is smoothed (Gaussian ``label_smoothing`` nm); per-ion labels are its trilinear
+   value at each ion > 0.5, and the interface mesh is its 0.5 iso-surface (marching cubes, nm), so
+   labels and mesh agree. Mesh normals point out of the precipitate.
 
 The module also holds the result type and its HDF5 file, which belong with the pipeline.
 """
@@ -86,10 +90,12 @@ class SegmentParams:
         checks = {
             "voxel_size": self.voxel_size > 0, "delocalization": self.delocalization >= 0,
             "upsample": 1.0 <= self.upsample <= 8.0, "batch_size": self.batch_size >= 1,
-            "threads": 1 <= self.threads <= 16, "slice_step": self.slice_step >= 1, "min_count": self.min_count > 0,
+            "threads": 1 <= self.threads <= 16, "slice_step": self.slice_step >= 1,
+            "min_count": self.min_count > 0,
             "marker_threshold": 0.0 < self.marker_threshold < 1.0,
             "min_marker_voxels": self.min_marker_voxels >= 1,
-            "label_smoothing": self.label_smoothing >= 0, "refine": self.refine >= 0, "min_contrast": self.min_contrast >= 0,
+            "label_smoothing": self.label_smoothing >= 0, "refine": self.refine >= 0,
+            "min_contrast": self.min_contrast >= 0,
             "significance": 0.0 < self.significance < 1.0, "noise_factor": self.noise_factor >= 0,
         }
         for name, ok in checks.items():
