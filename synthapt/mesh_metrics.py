@@ -124,7 +124,7 @@ def interface_distance(mesh: Any, geometry: Any, boundary_points: np.ndarray | N
     The geometry's exact signed distance is evaluated on evenly spread points of every face.
     Faces whose centre lies within ``boundary_margin`` nm of the convex hull of
     ``boundary_points`` (the ion positions, or their ``DatasetBoundary``) are boundary caps and
-    are excluded.
+    are excluded; if that leaves nothing, the distances are NaN (area scored 0).
     """
     vertices, faces = mesh_arrays(mesh)
     if len(faces) == 0:
@@ -136,8 +136,11 @@ def interface_distance(mesh: Any, geometry: Any, boundary_points: np.ndarray | N
         interior_face = as_boundary(boundary_points).distance(centres) >= boundary_margin
         keep = interior_face[face_index]
         points, weights = points[keep], weights[keep]
-    if weights.sum() <= 0:
-        raise SynthaptError("mesh: every face lies on the dataset boundary, nothing to score")
+    if weights.sum() <= 0:  # the mesh only caps the dataset boundary: no interface to score
+        nan = float("nan")
+        return {"interface_distance_mean": nan, "interface_distance_p95": nan,
+                "interface_distance_max": nan, "interface_area_scored": 0.0,
+                "interface_area_excluded_fraction": 1.0}
     d = np.abs(np.asarray(geometry.signed_distance(points), dtype=np.float64))
     return {
         "interface_distance_mean": float(np.average(d, weights=weights)),

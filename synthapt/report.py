@@ -218,7 +218,8 @@ def _case_section(case: CaseResult, folder: Path, prefix: str) -> str:
     from synthapt.report_html import case_html
 
     figures: list[tuple[str, str]] = []
-    notes: list[str] = []
+    notes = [f"{method}: no scores ({message})"
+             for method, message in (case.data.get("errors") or {}).items()]
     profiles = case.profiles()
     artifacts = _load_artifacts(case, notes)
     if not profiles and artifacts:

@@ -294,3 +294,13 @@ def test_coverage_finds_missing_interface():
     shifted = interface_coverage((v3 + [0.3, 0, 0], f3), geometry, cloud, tolerance=0.5)
     assert shifted["interface_coverage"] == pytest.approx(0.5, abs=0.02)
     assert interface_coverage(both, geometry, cloud, tolerance=0.2)["interface_coverage"] == 1.0
+
+
+def test_mesh_only_on_the_boundary_gives_nan_distances():
+    """A mesh that only caps the box wall scores NaN (worse than any threshold), not an error."""
+    ions = np.random.default_rng(4).uniform(0, 10, size=(4000, 3))
+    cap = (np.array([[0.0, 0, 0], [0, 10, 0], [0, 10, 10], [0, 0, 10]]), np.array([[0, 1, 2], [0, 2, 3]]))
+    s = interface_distance(cap, Plane(5.0), boundary_points=ions)
+    assert np.isnan(s["interface_distance_mean"]) and s["interface_area_scored"] == 0
+    assert s["interface_area_excluded_fraction"] == 1.0
+    assert worse_than("interface_distance_mean", s["interface_distance_mean"], 10.0)

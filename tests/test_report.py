@@ -227,11 +227,13 @@ def test_minimal_result_without_files(tmp_path):
     """Only name and scores (null = not computed): metric table and bars, a note, no crash."""
     (tmp_path / "r.json").write_text(json.dumps(
         {"name": "bare", "scores": {"hed": {"accuracy": 0.991, "dice": None, "interface_shift": -0.2},
-                                    "iso-Al-15": {"accuracy": 0.95}}}))
+                                    "iso-Al-15": {"accuracy": 0.95}},
+         "errors": {"canny": "segment: no interface found"}}))
     index = write_report(load_results(tmp_path / "r.json"), tmp_path / "rep")
     text = index.read_text()
     assert image_sources(index) == ["case000_metrics.png"]
     assert "no profiles in the result" in text
+    assert "canny: no scores (segment: no interface found)" in text
     assert '<td class="pass">0.991</td>' in text and '<td class="fail">0.95</td>' in text
     assert "<th>iso-Al-15</th>" in text
 
