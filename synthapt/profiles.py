@@ -199,13 +199,12 @@ class MeshDistance:
             todo = todo[changed]
             if todo.size == 0:
                 break
-        # Away from the surface the faces near the foot are nearly equidistant and the walk can
-        # stop one face short: check a wider neighbourhood there.
-        far = np.arange(len(p)) if self.wide_check else np.zeros(0, dtype=np.int64)
-        if far.size:
-            _, cand = self.tree.query(q[far], k=min(4 * self.k, len(self.a)), workers=self.workers)
-            cand = np.concatenate([cand.reshape(len(far), -1), face[far, None]], axis=1)
-            face[far], q[far], feat[far], d2[far] = self._best(p[far], cand)
+        if self.wide_check:
+            # faces near the foot can be nearly equidistant (far from the surface, inside curved
+            # parts) and the walk may stop one face short: check a wider neighbourhood
+            _, cand = self.tree.query(q, k=min(4 * self.k, len(self.a)), workers=self.workers)
+            cand = np.concatenate([cand.reshape(len(p), -1), face[:, None]], axis=1)
+            face, q, feat, d2 = self._best(p, cand)
         normal = self.feature_normals[face, feat]
         side = np.einsum("ij,ij->i", p - q, normal)
         return np.sqrt(d2) * np.where(side > 0, -1.0, 1.0), q
