@@ -117,7 +117,7 @@ class MeshDistance:
     cheap), refined until the best face stops changing, then (``wide_check``) checked against the
     4 x ``candidates`` faces nearest the result; the distance is the exact point-triangle distance
     to the best face (equal to brute force over all faces in the tests; without the wide check,
-    rare points end one face short, by < 0.001 nm in our tests). ``workers``: tree threads.
+    rare points end one face short, by up to ~0.01 nm in our tests). ``workers``: tree threads.
     """
 
     def __init__(self, mesh: Any, candidates: int = 8, workers: int = 2, wide_check: bool = True) -> None:
