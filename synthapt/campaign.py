@@ -8,11 +8,12 @@ writes each case's dataset only.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ __all__ = ["Suite", "SuiteCase", "load_suite", "suite_from_dict", "SlurmOptions"
            "load_slurm_options", "make_cluster", "run_campaign", "generate", "CampaignOutcome"]
 
 CAMPAIGN_FILE = "campaign.json"
+LOCK_FILE = ".lock"
 
 
 # ---------------------------------------------------------------------------------- clusters
@@ -181,15 +183,15 @@ def run_campaign(suite: Suite | str | Path, out: str | Path, cluster: str = "loc
     the failed cases after writing the aggregates of the others.
     """
     suite = suite if isinstance(suite, Suite) else load_suite(suite)
-    out = _prepare_out(suite, Path(out), resume, force, cluster)
     threads = slurm.cores if cluster == "slurm" and slurm else threads
-    outcome = _execute(suite, out, run_case, RESULT_FILE, cluster, workers, threads, slurm,
-                       progress, "cases")
-    rows = list(outcome.results)
-    write_json(out / "results.json", {**suite.manifest(), "results": rows})
-    write_results_csv(out / "results.csv", suite, rows)
-    if report and rows:
-        _write_report(out, suite, rows)
+    with campaign_folder(suite, Path(out), resume, force, cluster) as out:
+        outcome = _execute(suite, out, run_case, RESULT_FILE, cluster, workers, threads, slurm,
+                           progress, "cases")
+        rows = list(outcome.results)
+        write_json(out / "results.json", {**suite.manifest(), "results": rows})
+        write_results_csv(out / "results.csv", suite, rows)
+        if report and rows:
+            _write_report(out, suite, rows)
     _raise_failures(outcome, suite)
     return outcome
 
@@ -203,23 +205,29 @@ def generate(suite: Suite | str | Path, out: str | Path, cluster: str = "local",
     relative to ``out``). Returns the manifest.
     """
     suite = suite if isinstance(suite, Suite) else load_suite(suite)
-    out = _prepare_out(suite, Path(out), resume, force, cluster)
     threads = slurm.cores if cluster == "slurm" and slurm else threads
-    outcome = _execute(suite, out, generate_case, CASE_FILE, cluster, workers, threads, slurm,
-                       progress, "datasets")
-    cases = []
-    for record in outcome.results:
-        files = {f"{record['hash']}/{name}": digest for name, digest in record["files"].items()}
-        cases.append({**record, "folder": record["hash"], "files": files})
-    manifest = {"suite": suite.name, "suite_version": suite.version, "cases": cases}
-    write_json(out / "manifest.json", manifest)
+    with campaign_folder(suite, Path(out), resume, force, cluster) as out:
+        outcome = _execute(suite, out, generate_case, CASE_FILE, cluster, workers, threads,
+                           slurm, progress, "datasets")
+        cases = []
+        for record in outcome.results:
+            files = {f"{record['hash']}/{name}": digest for name, digest in record["files"].items()}
+            cases.append({**record, "folder": record["hash"], "files": files})
+        manifest = {"suite": suite.name, "suite_version": suite.version, "cases": cases}
+        write_json(out / "manifest.json", manifest)
     _raise_failures(outcome, suite)
     return manifest
 
 
-def _prepare_out(suite: Suite, out: Path, resume: bool, force: bool,
-                 cluster: str = "local") -> Path:
-    """Create or check ``out``; write its campaign.json. See ``run_campaign`` for the rules."""
+@contextlib.contextmanager
+def campaign_folder(suite: Suite, out: Path, resume: bool = False, force: bool = False,
+                    cluster: str = "local") -> Iterator[Path]:
+    """Check, create and lock ``out`` for ``suite`` (rules in ``run_campaign``); under the lock,
+    clear this suite's case folders when ``force`` and write ``campaign.json``. A second
+    campaign on the same folder is refused while the lock is held; the lock dies with its
+    process, so a killed campaign never blocks its rerun."""
+    import fcntl
+
     if cluster not in ("local", "slurm"):
         raise ConfigError(f"cluster: {cluster!r} is not one of 'local', 'slurm'")
     if resume and force:
@@ -229,16 +237,22 @@ def _prepare_out(suite: Suite, out: Path, resume: bool, force: bool,
     manifest = suite.manifest()
     existing = out / CAMPAIGN_FILE
     same = existing.is_file() and read_json(existing) == manifest
-    if out.is_dir() and any(out.iterdir()) and not same and not (resume or force):
+    content = [p for p in out.iterdir() if p.name != LOCK_FILE] if out.is_dir() else []
+    if content and not same and not (resume or force):
         raise ConfigError(f"{out}: exists with other content; pass --resume to reuse its "
                           "finished cases or --force to recompute them")
     out.mkdir(parents=True, exist_ok=True)
-    if force:
-        for sc in suite.cases:
-            if (out / sc.hash).is_dir():
-                shutil.rmtree(out / sc.hash)
-    write_json(existing, manifest)
-    return out
+    with open(out / LOCK_FILE, "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigError(f"{out}: another campaign is running in this folder") from None
+        if force:
+            for sc in suite.cases:
+                if (out / sc.hash).is_dir():
+                    shutil.rmtree(out / sc.hash)
+        write_json(existing, manifest)
+        yield out
 
 
 def _execute(suite: Suite, out: Path, task: Callable, marker: str, cluster: str,

@@ -133,6 +133,21 @@ def test_used_output_folder_is_refused_unless_resume_or_force(killed_then_resume
         run_campaign(TINY, out, resume=True, force=True)
     with pytest.raises(ConfigError, match="cluster: 'pbs' is not one of"):
         run_campaign(TINY, out, cluster="pbs")
+
+
+def test_second_campaign_on_a_running_folder_is_refused(killed_then_resumed, tmp_path):
+    import fcntl
+    import shutil
+
+    source, _, _, _ = killed_then_resumed
+    out = tmp_path / "out"
+    shutil.copytree(source, out)
+    with open(out / ".lock", "a") as lock:  # as a running campaign holds it
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(ConfigError, match="another campaign is running in this folder"):
+            run_campaign(TINY, out)
+    outcome = run_campaign(TINY, out, report=False)  # released: a finished campaign, reused
+    assert (outcome.reused, outcome.computed) == (2, 0)
     assert read_json(out / "campaign.json")["cases"][0]["hash"] in {p.parent.name for p in _finished(out)}
 
 
@@ -140,7 +155,7 @@ def test_force_clears_only_this_suites_cases(killed_then_resumed, tmp_path):
     """--force deletes the suite's case folders (so every case is recomputed) and nothing else."""
     import shutil
 
-    from synthapt.campaign import _prepare_out
+    from synthapt.campaign import campaign_folder
 
     source, _, _, _ = killed_then_resumed
     out = tmp_path / "out"
@@ -148,7 +163,8 @@ def test_force_clears_only_this_suites_cases(killed_then_resumed, tmp_path):
     (out / "notes.txt").write_text("mine")
     (out / "0123456789abcdef").mkdir()  # a case of another suite
     suite = load_suite(TINY)
-    _prepare_out(suite, out, resume=False, force=True)
+    with campaign_folder(suite, out, force=True):
+        pass
     assert not any((out / sc.hash).exists() for sc in suite.cases)
     assert (out / "notes.txt").read_text() == "mine" and (out / "0123456789abcdef").is_dir()
     assert read_json(out / "campaign.json") == suite.manifest()
