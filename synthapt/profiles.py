@@ -112,8 +112,8 @@ def _ratio(where: np.ndarray, num: np.ndarray, den: np.ndarray) -> np.ndarray:
 class MeshDistance:
     """Signed distance (nm, positive inside the precipitate) of points to a ``Mesh``.
 
-    Candidates: a cKDTree on face centroids; for each point a coarse nearest face, then
-    ``candidates`` faces nearest its closest point (which lies on the surface, where tree queries are
+    Candidates: a cKDTree on face centroids; for each point the face of the nearest centroid
+    (or a given start face), then ``candidates`` faces nearest its closest point (which lies on the surface, where tree queries are
     cheap), refined until the best face stops changing, then (``wide_check``) checked against the
     4 x ``candidates`` faces nearest the result; the distance is the exact point-triangle distance
     to the best face (equal to brute force over all faces in the tests; without the wide check,
@@ -137,10 +137,6 @@ class MeshDistance:
         self.k = max(1, min(int(candidates), len(tri)))
         centroids = tri.mean(axis=1)
         self.tree = cKDTree(centroids)
-        # a coarse tree (<= 4096 faces) gives cheap starting faces even far from the surface
-        step = max(1, len(tri) // 4096)
-        self.coarse_faces = np.arange(0, len(tri), step)
-        self.coarse_tree = cKDTree(centroids[self.coarse_faces])
         self.feature_normals = normals[keep]
         self.max_rounds = 8
         self.wide_check = wide_check
@@ -180,8 +176,9 @@ class MeshDistance:
 
     def _chunk(self, p: np.ndarray, face: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         if face is None or (face < 0).any():
-            _, seed = self.coarse_tree.query(p, k=1, workers=self.workers)
-            face = self.coarse_faces[seed]
+            # the exact nearest centroid: its face lies on the right component of the surface
+            # (a walk from an approximate start can miss a small separate particle)
+            _, face = self.tree.query(p, k=1, workers=self.workers)
         else:
             face = face.copy()
         q, feat = closest_point_on_triangles(p, self.a[face], self.b[face], self.c[face])
@@ -254,12 +251,13 @@ def signed_distance_to_mesh(points: np.ndarray, mesh: Any, candidates: int = 8,
 
 
 def mesh_distance_field(mesh: Any, lo: np.ndarray, hi: np.ndarray, spacing: float = 0.5,
-                        band: float = 0.75, workers: int = 2) -> tuple[np.ndarray, np.ndarray]:
+                        band: float = 1.5, workers: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """Signed distance (nm, positive inside) to ``mesh`` on the nodes of a grid spanning the box
     [lo, hi] nm with ``spacing`` nm: exact (``MeshDistance``) at nodes within ``band`` nm of the
-    surface samples (vertices, face centroids); beyond, the distance along the surface normal at
-    the closest surface point of the nearest exact node (exact for planar patches, second order in
-    the lateral offset on curved ones: < 0.1 nm on a 4 nm sphere in our tests).
+    surface samples (vertices, face centroids); beyond, from the closest surface point q of the
+    nearest exact node: the distance along the surface normal at q when the node lies within ~18
+    degrees of that normal (exact for planar patches), else the distance to q (an upper bound).
+    Measured errors beyond the band: median 0.01-0.02 nm, at most 0.33 nm (between particles).
     Returns the (nx, ny, nz) float32 field and the grid origin (3,) nm (node (0,0,0))."""
     lo = np.asarray(lo, dtype=np.float64).reshape(3) - spacing
     hi = np.asarray(hi, dtype=np.float64).reshape(3) + spacing
@@ -294,19 +292,21 @@ def mesh_distance_field(mesh: Any, lo: np.ndarray, hi: np.ndarray, spacing: floa
         src = owner[nearest[0][far], nearest[1][far], nearest[2][far]]
         del nearest
         far_pos = lo + np.argwhere(far) * spacing
-        # distance along the surface normal at the foot of the nearest exact node (the direction
-        # foot -> node): exact for planar patches, second order in the offset on curved ones
+        # the surface normal at the foot of the nearest exact node is the direction foot -> node
         offset = far_pos - foot[src]
         normal = lo + band_nodes[src] * spacing - foot[src]
         length = np.linalg.norm(normal, axis=1)
         along = np.abs(np.einsum("ij,ij->i", offset, normal)) / np.maximum(length, 1e-12)
         direct = np.linalg.norm(offset, axis=1)
-        value = np.where(length > 1e-6, np.minimum(along, direct), direct)
+        # along the normal when the node lies close to that normal line (flat patch: exact);
+        # straight to the foot otherwise (small, strongly curved particles), an upper bound
+        aligned = (length > 1e-6) & (along >= 0.95 * direct)
+        value = np.where(aligned, np.minimum(along, direct), direct)
         field[far] = (value * np.sign(dist[src])).astype(np.float32)
     return field, lo
 
 
-def signed_distance_grid(points: np.ndarray, mesh: Any, spacing: float = 0.5, band: float = 0.75,
+def signed_distance_grid(points: np.ndarray, mesh: Any, spacing: float = 0.5, band: float = 1.5,
                          workers: int = 2, chunk: int = 1 << 21) -> np.ndarray:
     """(N,) signed distance (nm) of points (N, 3) nm to ``mesh``, trilinearly interpolated from
     ``mesh_distance_field`` (fast for many points: the mesh work scales with the grid, not N)."""
