@@ -149,3 +149,18 @@ def test_mesh_files_round_trip(tmp_path):
         read_mesh(tmp_path / "bad.ply")
     with pytest.raises(SynthaptError, match="no interface mesh"):
         proxigram(APTDataset(np.zeros((1, 3)), np.zeros(1), np.zeros(1, np.int16), ("Ni",)), None)
+
+
+def test_small_separate_particle_is_found(rng):
+    # a large finely meshed particle and a small one: points near the small one must measure to it
+    x = (np.arange(64) + 0.5) * 0.25
+    X, Y, Z = np.meshgrid(x, x, x, indexing="ij")
+    big = 5.0 - np.sqrt((X - 6) ** 2 + (Y - 6) ** 2 + (Z - 6) ** 2)
+    small = 0.8 - np.sqrt((X - 14) ** 2 + (Y - 14) ** 2 + (Z - 14) ** 2)
+    mesh = interface_mesh(np.maximum(big, small), np.zeros(3), 0.25, level=0.0)
+    assert mesh.n_faces > 4096
+    pts = 14.0 + _shell(rng, 300, 1.0, 3.0)
+    d = signed_distance_to_mesh(pts, mesh)
+    np.testing.assert_allclose(np.abs(d), _brute_force(pts, mesh), atol=1e-9)
+    assert (d < 0).all()
+    np.testing.assert_allclose(signed_distance_grid(pts, mesh, spacing=0.25), d, atol=0.05)
