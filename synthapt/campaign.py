@@ -118,7 +118,8 @@ def make_cluster(cluster: str = "local", workers: int | None = None, threads: in
                 queue=slurm.queue, account=slurm.account, walltime=slurm.walltime,
                 cores=1, processes=1, job_cpu=slurm.cores, memory=slurm.memory,
                 interface=slurm.interface, python=sys.executable,
-                log_directory=slurm.log_directory, job_extra_directives=list(slurm.job_extra_directives),
+                log_directory=slurm.log_directory,
+                job_extra_directives=list(slurm.job_extra_directives),
                 job_script_prologue=[f"export OMP_NUM_THREADS={slurm.cores}"],
                 scheduler_options=scheduler_options, silence_logs=logging.ERROR)
         except (OSError, ValueError, RuntimeError) as exc:
@@ -141,7 +142,8 @@ def check_job_script(script: str) -> None:
     import tempfile
 
     if shutil.which("sbatch") is None:
-        raise SynthaptError("slurm: sbatch not found; run on a SLURM login node or use --cluster local")
+        raise SynthaptError("slurm: sbatch not found; run on a SLURM login node or use "
+                            "--cluster local")
     with tempfile.NamedTemporaryFile("w", suffix=".sh") as fh:
         fh.write(script)
         fh.flush()
@@ -269,8 +271,8 @@ def _execute(suite: Suite, out: Path, task: Callable, marker: str, cluster: str,
         n_workers = workers
         if cluster == "local":
             n_workers = min(len(todo), workers or max(1, (os.cpu_count() or 1) // max(1, threads)))
-        with make_cluster(cluster, n_workers, threads, slurm) as dask_cluster, \
-                Client(dask_cluster) as client:
+        with _environ_restored(), make_cluster(cluster, n_workers, threads, slurm) as cluster_, \
+                Client(cluster_) as client:
             futures = {client.submit(task, sc.case, str(out), threads, key=f"{what}-{sc.hash}",
                                      pure=False, retries=0): sc for sc in todo}
             for future in as_completed(futures):
@@ -285,6 +287,18 @@ def _execute(suite: Suite, out: Path, task: Callable, marker: str, cluster: str,
                if (out / sc.hash / marker).is_file()]
     return CampaignOutcome(out, tuple(results), failures, reused=len(done),
                            computed=len(todo) - len(failures))
+
+
+@contextlib.contextmanager
+def _environ_restored() -> Iterator[None]:
+    """Restore ``os.environ`` afterwards: Dask's nanny sets OMP_NUM_THREADS and friends in the
+    spawning process, which must not outlive the campaign."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def _one_line(exc: BaseException) -> str:

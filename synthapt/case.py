@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import json
 import math
+import os
 import shutil
 import time
 from dataclasses import dataclass, field, is_dataclass, replace
@@ -157,15 +158,23 @@ def jsonable(value: Any) -> Any:
 
 @contextlib.contextmanager
 def compute_threads(threads: int):
-    """Limit torch's intra-op threads to ``threads`` inside the block (restored after)."""
+    """Inside the block, torch uses ``threads`` intra-op threads and OMP_NUM_THREADS is
+    ``threads`` (as on a campaign worker, so LAMMPS logs the same lines however a case is run);
+    both are restored after."""
     import torch
 
-    previous = torch.get_num_threads()
-    torch.set_num_threads(max(1, int(threads)))
+    threads = max(1, int(threads))
+    previous = torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS")
+    torch.set_num_threads(threads)
+    os.environ["OMP_NUM_THREADS"] = str(threads)
     try:
         yield
     finally:
-        torch.set_num_threads(previous)
+        torch.set_num_threads(previous[0])
+        if previous[1] is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+        else:
+            os.environ["OMP_NUM_THREADS"] = previous[1]
 
 
 def prepare_folder(folder: Path) -> None:

@@ -162,7 +162,8 @@ def check_keys(cls: type, data: Any, prefix: str, where: str) -> None:
     for key, value in data.items():
         dotted = f"{prefix}.{key}" if prefix else key
         if key not in known:
-            raise ConfigError(f"{where}: unknown key {dotted!r} (known: {', '.join(sorted(known))})")
+            raise ConfigError(
+                f"{where}: unknown key {dotted!r} (known: {', '.join(sorted(known))})")
         inner = hints[key]
         options = typing.get_args(inner) if typing.get_origin(inner) in (
             typing.Union, types.UnionType) else (inner,)
@@ -188,7 +189,8 @@ def _parse_grid(grid: Any, where: str) -> list[tuple[str, list[tuple[str, dict]]
                 raise ConfigError(f"{where}: grid.{axis}: no options")
             for option, override in spec.items():
                 if not isinstance(override, dict):
-                    raise ConfigError(f"{where}: grid.{axis}.{option}: expected a table of overrides")
+                    raise ConfigError(
+                        f"{where}: grid.{axis}.{option}: expected a table of overrides")
             options, name, prefix = list(spec.items()), axis, ""
         else:
             raise ConfigError(f"{where}: grid.{_key(axis)}: expected a list of values or a table "

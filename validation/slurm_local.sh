@@ -50,7 +50,9 @@ start_munge() {
 
 write_conf() {
     local cpus mem
-    cpus="$(nproc)"
+    # what slurmd itself detects (nproc would follow OMP_NUM_THREADS)
+    cpus="$(slurmd -C | sed -n 's/.*CPUs=\([0-9]*\).*/\1/p' | head -1)"
+    [ -n "$cpus" ] || cpus="$(getconf _NPROCESSORS_ONLN)"
     # RealMemory in MB, leaving 10 % for the system.
     mem="$(awk '/MemTotal/ {printf "%d", $2 / 1024 * 0.9}' /proc/meminfo)"
     mkdir -p "$DIR/state" "$DIR/spool" "$DIR/log"

@@ -27,9 +27,10 @@ def _slurm(cluster: str, config: Optional[Path], **options):
 @campaign_app.command("run")
 def run(
     suite: str = typer.Argument(..., help=SUITE_HELP),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder (one sub-folder per case hash)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder (a sub-folder per case)."),
     cluster: str = typer.Option("local", help=CLUSTER_HELP),
-    workers: Optional[int] = typer.Option(None, help="Dask workers (local: cores // threads; slurm: jobs)."),
+    workers: Optional[int] = typer.Option(
+        None, help="Dask workers (local: cores // threads; slurm: jobs)."),
     threads: int = typer.Option(1, help="LAMMPS/torch threads per case (local cluster)."),
     queue: Optional[str] = typer.Option(None, help="SLURM partition."),
     account: Optional[str] = typer.Option(None, help="SLURM account."),
