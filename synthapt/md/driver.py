@@ -4,7 +4,7 @@ Stages: setup (read data, potential), minimize, anneal (NPT, optional ``fix atom
 (minimize with ``fix box/relax``). The rendered stages joined together are a complete LAMMPS
 input (``input_script``) that runs unchanged with the stand-alone ``lmp`` binary; the only
 addition when run through synthapt is a ``fix external`` whose Python callback (every
-``thermo_every`` steps) drives the progress bar. Failures raise ``SimulationError`` with the last
+``min(thermo_every, steps / 50)`` steps) drives the progress bar. Failures raise ``SimulationError`` with the last
 lines of the LAMMPS log.
 """
 
@@ -179,10 +179,10 @@ def _execute(lmp: Any, stage: Stage, on_step: Callable[[Stage, int], None] | Non
             if line.split()[:2] == ["unfix", "swap"]:  # fix atom/swap: attempts, accepted
                 extra = {"swap_attempts": float(lmp.extract_fix("swap", 0, 1, 0)),
                          "swap_accepted": float(lmp.extract_fix("swap", 0, 1, 1))}
-            if (on_step is not None and line.startswith("run") and stage.steps
-                    and PROGRESS_FIX in stage.commands):
+            if line.startswith("run") and PROGRESS_FIX in stage.commands:
                 def callback(_caller, step, _nlocal, _tag, _x, _f, stage=stage):
-                    on_step(stage, int(step))
+                    if on_step is not None:
+                        on_step(stage, int(step))
                 lmp.set_fix_external_callback(PROGRESS_FIX, callback, None)
             lmp.command(line)
     except SimulationError:
