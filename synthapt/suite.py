@@ -183,7 +183,7 @@ def _parse_grid(grid: Any, where: str) -> list[tuple[str, list[tuple[str, dict]]
             if not spec:
                 raise ConfigError(f"{where}: grid.{_key(axis)}: empty list of values")
             options = [(_format_value(v), _nested(axis, v)) for v in spec]
-            name, prefix = axis.rsplit(".", 1)[-1], "grid"
+            name, prefix = axis.split(".", 1)[-1], "grid"  # without the stage section
         elif isinstance(spec, dict):
             if not spec:
                 raise ConfigError(f"{where}: grid.{axis}: no options")

@@ -40,8 +40,10 @@ def test_paper_suite_is_the_full_grid():
     assert efficiencies == [0.37, 0.52, 0.80]
     assert sigmas == [0.3, 0.5, 0.8]
     first = paper.cases[0]
-    assert first.labels == {"geometry": "layered", "value": "0.37", "lateral_sigma": "0.3"}
-    assert first.case.name == "paper[geometry=layered,value=0.37,lateral_sigma=0.3]"
+    assert first.labels == {"geometry": "layered", "efficiency.value": "0.37",
+                            "resolution.lateral_sigma": "0.3"}
+    assert first.case.name == ("paper[geometry=layered,efficiency.value=0.37,"
+                               "resolution.lateral_sigma=0.3]")
     # the fixed base seed drives every case, MD included
     assert {c.case.seed for c in paper.cases} == {2024}
     assert {c.case.simulation.seed for c in paper.cases} == {2024}
@@ -91,7 +93,7 @@ def test_list_axis_and_table_axis_multiply():
      "grid.g.a.emulation.efficiency.valeu"),
     ({"grid": {"emulation.efficiency.valeu": [0.5]}}, "grid.emulation.efficiency.valeu"),
     ({"grid": {"emulation.efficiency.value": [0.5, 1.5]}},
-     "grid.emulation.efficiency.value: must be in (0, 1], got 1.5 (case t[value=1.5])"),
+     "grid.emulation.efficiency.value: must be in (0, 1], got 1.5 (case t[efficiency.value=1.5])"),
     ({"grid": {"g": {"a": {"emulation": {"efficiency": {"value": 1.5}}}}}},
      "grid.g.a.emulation.efficiency.value: must be in (0, 1]"),
     ({"grid": {"g": {"big": {"simulation": {"structure": {"geometry": {
