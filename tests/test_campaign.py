@@ -200,3 +200,31 @@ def test_generate_writes_datasets_and_checksummed_manifest(tmp_path):
         assert (out / sc.hash / "dataset.epos").stat().st_size == 44 * dataset.n_ions
         assert read_rrng(out / sc.hash / "ranges.rrng").ion_names == dataset.ranges.ion_names
         assert not list((out / sc.hash).glob("seg_*"))  # no segmentation
+
+
+def test_a_failing_case_does_not_stop_the_others(tmp_path):
+    """A case that fails at run time (every ion lost to a 0.02 % detection efficiency) is
+    reported after the others finished; a rerun retries only that case."""
+    from synthapt.errors import SynthaptError
+
+    suite_file = tmp_path / "failing.toml"
+    text = TINY.read_text().split("[grid.geometry.layered]")[0]
+    suite_file.write_text(text + '[grid.geometry.layered]\nsimulation.structure.geometry = '
+                          '{ kind = "layered", thicknesses = [2.0], centers = [2.0] }\n'
+                          '[grid]\n"emulation.efficiency.value" = [0.0002, 0.8]\n')
+    suite = load_suite(suite_file)
+    out = tmp_path / "out"
+    with pytest.raises(SynthaptError) as info:
+        run_campaign(suite, out, report=False)
+    assert str(info.value).startswith("1 of 2 cases failed")
+    assert str(info.value).endswith(f"{suite.cases[0].case.name}: emulation: no ions left after "
+                                    "the efficiency stage")
+    assert not (out / suite.cases[0].hash / "result.json").exists()
+    good = out / suite.cases[1].hash / "result.json"
+    assert good.is_file()
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert {r["hash"] for r in rows} == {suite.cases[1].hash}
+    stamp = good.stat().st_mtime_ns
+    with pytest.raises(SynthaptError, match="1 of 2 cases failed"):
+        run_campaign(suite, out, report=False)
+    assert good.stat().st_mtime_ns == stamp
