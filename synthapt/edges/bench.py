@@ -71,6 +71,28 @@ def benchmark_hed(size: int | tuple[int, int] = 64, upsample: float = 1.0, n_sli
                         seconds, n_slices / seconds, gflop, gflop * n_slices / seconds, load)
 
 
+def cpu_busy_fraction(seconds: float = 1.0) -> float:
+    """Fraction of the machine's CPU time spent busy over ``seconds`` (Linux ``/proc/stat``)."""
+    def snapshot() -> tuple[int, int]:
+        with open("/proc/stat") as fh:
+            ticks = [int(v) for v in fh.readline().split()[1:]]
+        return sum(ticks), ticks[3] + ticks[4]  # total, idle + iowait
+
+    total0, idle0 = snapshot()
+    time.sleep(seconds)
+    total1, idle1 = snapshot()
+    return 1.0 - (idle1 - idle0) / max(total1 - total0, 1)
+
+
+def wait_until_idle(timeout: float, threshold: float = 0.08) -> bool:
+    """Wait (up to ``timeout`` s) until the CPU is less than ``threshold`` busy; True if it was."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cpu_busy_fraction() < threshold:
+            return True
+    return False
+
+
 def disc_slice(rng: np.random.Generator, radius: float, counts: float, size: int = 64,
                inside: float = 0.22, outside: float = 0.10, delocalisation: float = 1.0):
     """A synthetic concentration slice (size, size) in [0, 1]: a disc of ``radius`` px at fraction
@@ -120,6 +142,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=1, help="report the fastest of this many runs")
+    parser.add_argument("--wait-idle", type=float, default=0.0, metavar="SECONDS",
+                        help="before each run, wait up to this long for the CPU to be < 8%% busy")
     parser.add_argument("--study", action="store_true", help="rim localisation vs upsample and pad")
     args = parser.parse_args(argv)
     if args.study:
@@ -128,9 +152,12 @@ def main(argv: list[str] | None = None) -> None:
     model = load_hed()
     for size in args.size:
         for upsample in args.upsample:
-            runs = [benchmark_hed(size, upsample, args.slices, args.batch_size, args.threads, model,
-                                  pad=args.pad)
-                    for _ in range(args.repeats)]
+            runs = []
+            for _ in range(args.repeats):
+                if args.wait_idle > 0 and not wait_until_idle(args.wait_idle):
+                    print(f"(CPU still busy after {args.wait_idle:g} s; timing anyway)", flush=True)
+                runs.append(benchmark_hed(size, upsample, args.slices, args.batch_size, args.threads,
+                                          model, pad=args.pad))
             print(max(runs, key=lambda r: r.slices_per_s).summary(), flush=True)
 
 
