@@ -151,3 +151,25 @@ def test_range_boundary_between_overlapping_peaks_is_where_densities_cross():
     step = 29.4 * 0.25 / (FWHM_PER_SIGMA * spectrum.mass_resolving_power)
     assert density(0, boundary - step) > density(1, boundary - step)
     assert density(0, boundary + step) < density(1, boundary + step)
+
+
+def test_centre_table_sampling_is_exact_inversion():
+    from synthapt.apt.spectrum import GUIDE
+
+    peaks = peak_table(("Ni", "Al", "Mo"), EmulationParams().resolved().spectrum)
+    table = peaks.centre_table(3)
+    assert (table < 0).sum() < len(peaks.centre)  # few ambiguous cells
+    rng = np.random.default_rng(5)
+    codes = rng.integers(0, 3, 400_000).astype(np.uint8)
+    u = rng.random(400_000, dtype=np.float32)
+    cum = peaks.cumulative()  # u right at and just below every cumulative boundary and cell edge
+    edges = np.concatenate([cum, np.arange(GUIDE) / GUIDE]).astype(np.float32)
+    u[: len(edges)] = edges
+    u[len(edges): 2 * len(edges)] = np.nextafter(edges, np.float32(0))
+    u = np.minimum(u, np.nextafter(np.float32(1), np.float32(0)))
+    got = peaks.sample_centres(codes, u, table).copy()
+    expected = peaks.centre[peaks.exact_peaks(codes, u)].astype(np.float32)
+    assert np.array_equal(got, expected)
+    brute = np.array([np.flatnonzero((peaks.element == c) & (cum > x))[0]
+                      for c, x in zip(codes[:2000], u[:2000].astype(np.float64))])
+    assert np.array_equal(peaks.exact_peaks(codes[:2000], u[:2000]), brute)

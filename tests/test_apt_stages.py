@@ -262,16 +262,22 @@ def test_gaussian_fill_is_standard_normal():
 
 def test_interface_band_prescreen_is_exact(monkeypatch):
     import synthapt.apt.aberrations as aberrations
+    import synthapt.apt.chunks as chunks
 
-    monkeypatch.setattr(aberrations, "CHEAP_DISTANCE_SECONDS", 0.0)  # always pre-screen
+    monkeypatch.setattr(chunks, "CHUNK", 1 << 15)  # several chunks, several threads
+    monkeypatch.setenv("SYNTHAPT_THREADS", "2")
     points = np.random.default_rng(0).random((300_000, 3)) * 20.0
     geometry = Particles(centers=((10.0, 10.0, 10.0), (3.0, 4.0, 5.0)),
                          semi_axes=((5.0, 5.0, 5.0), (2.0, 2.0, 2.0)), box=(20.0, 20.0, 20.0))
-    band, s = aberrations.interface_band(geometry, points, 2.0)
+    band, s = aberrations.interface_band(geometry, points, 2.0)  # 22^3 grid nodes: screened
     direct = geometry.signed_distance(points)
     expected = np.flatnonzero(np.abs(direct) < 2.0)
-    assert np.array_equal(band, expected) and np.allclose(s, direct[expected])
+    assert np.array_equal(band, expected) and np.array_equal(s, direct[expected])
     assert 0 < len(band) < len(points) // 2
+    index = np.random.default_rng(1).integers(0, len(points), 200_000)  # ions = points[index]
+    band, s = aberrations.interface_band(geometry, points, 2.0, index=index)
+    expected = np.flatnonzero(np.abs(direct[index]) < 2.0)
+    assert np.array_equal(band, expected) and np.array_equal(s, direct[index][expected])
 
 
 def test_correlated_co_evaporation(needle_specimen):
@@ -322,3 +328,21 @@ def test_each_stage_can_be_switched_off(big, section):
 
     a, b = arrays(on_ds), arrays(off_ds)
     assert len(a) != len(b) or not all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_compress_rows_and_scaled_gaussians(monkeypatch):
+    import synthapt.apt.chunks as chunks
+
+    monkeypatch.setattr(chunks, "CHUNK", 1 << 12)
+    monkeypatch.setenv("SYNTHAPT_THREADS", "2")
+    rng = np.random.default_rng(2)
+    mask = rng.random(50_001) < 0.7
+    a, b = rng.integers(0, 99, 50_001), rng.random((50_001, 3)).astype(np.float32)
+    got = chunks.compress_rows(mask, [a, None, b])
+    assert got[1] is None and np.array_equal(got[0], a[mask]) and np.array_equal(got[2], b[mask])
+    sigma = np.array([0.5, 0.5, 2.0], dtype=np.float32)
+    scaled = chunks.gaussian_fill(np.random.default_rng(3), np.empty((40_000, 3), np.float32),
+                                  scale=sigma)
+    plain = chunks.gaussian_fill(np.random.default_rng(3), np.empty((40_000, 3), np.float32))
+    assert np.allclose(scaled, plain * sigma, rtol=1e-6, atol=1e-6)
+    assert scaled.std(axis=0) == pytest.approx(sigma, rel=0.03)

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from synthapt.apt.chunks import compress_rows
 from synthapt.data import NO_PHASE, Specimen
 
 
@@ -50,6 +51,8 @@ class IonBundle:
 
     specimen: the source Specimen (never modified).
     atom_positions: (N, 3) float32 copy of the specimen's atom positions (nm), for fast gathers.
+    atom_species: (N,) uint8 copy of the specimen's species codes (int16 beyond 255 species),
+        for fast gathers.
     atom: (n,) int64 source-atom index, -1 for background ions.
     position: (n, 3) float32 reconstructed position in nm, or None (= true positions).
     pulse: (n,) int64 pulse number, or None.
@@ -70,11 +73,14 @@ class IonBundle:
     epos: dict | None = None
     tip: TipModel | None = None
     stats: tuple = ()
+    atom_species: np.ndarray | None = None
 
     @classmethod
     def from_specimen(cls, specimen: Specimen) -> IonBundle:
+        compact = np.uint8 if len(specimen.species_names) <= 256 else np.int16
         return cls(specimen=specimen, atom=np.arange(specimen.n_atoms, dtype=np.int64),
-                   atom_positions=specimen.positions.astype(np.float32))
+                   atom_positions=specimen.positions.astype(np.float32),
+                   atom_species=specimen.species.astype(compact))
 
     @property
     def n(self) -> int:
@@ -117,6 +123,12 @@ class IonBundle:
             return self.atom_positions
         return self.specimen.positions.astype(np.float32)
 
+    def source_species(self) -> np.ndarray:
+        """(N,) species codes of all specimen atoms (uint8 when there are <= 256 species)."""
+        if self.atom_species is not None:
+            return self.atom_species
+        return self.specimen.species
+
     def true_positions_of_atoms(self) -> np.ndarray:
         """(n, 3) float64 true positions of the ions (all must come from atoms), nm."""
         return np.take(self.specimen.positions, self.atom, axis=0)
@@ -125,7 +137,12 @@ class IonBundle:
         """A bundle with only the ions selected by ``index`` (boolean mask or indices)."""
         index = np.asarray(index)
         if index.dtype == bool:
-            index = np.flatnonzero(index)
+            fields = ("atom", "position", "pulse", "detector_xy", "mass_to_charge")
+            epos_keys = tuple(self.epos) if self.epos is not None else ()
+            arrays = [getattr(self, f) for f in fields] + [self.epos[k] for k in epos_keys]
+            kept = compress_rows(index, arrays)
+            epos = dict(zip(epos_keys, kept[len(fields):])) if self.epos is not None else None
+            return replace(self, epos=epos, **dict(zip(fields, kept[:len(fields)])))
 
         def sub(a: np.ndarray | None) -> np.ndarray | None:
             return None if a is None else np.take(a, index, axis=0)

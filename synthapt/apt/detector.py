@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from synthapt.apt.bundle import IonBundle
-from synthapt.apt.chunks import for_chunks
+from synthapt.apt.chunks import for_chunks, scratch
 from synthapt.apt.params import EmulationParams
 
 
@@ -30,12 +30,13 @@ def efficiency_stage(bundle: IonBundle, params: EmulationParams,
     threshold = np.float32(value)
 
     def work(s: slice, g: np.random.Generator) -> None:
-        np.less(g.random(s.stop - s.start, dtype=np.float32), threshold, out=keep[s])
+        u = g.random(dtype=np.float32, out=scratch("uniform", s.stop - s.start, np.float32))
+        np.less(u, threshold, out=keep[s])
 
     for_chunks(bundle.n, rng, work)
-    index = np.flatnonzero(keep)
-    kept = len(index)
-    return bundle.take(index).with_stats("efficiency", value=value, evaporated=bundle.n,
+    out = bundle.take(keep)
+    kept = out.n
+    return out.with_stats("efficiency", value=value, evaporated=bundle.n,
                                         detected=kept)
 
 

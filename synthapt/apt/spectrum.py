@@ -23,7 +23,7 @@ from scipy.special import ndtri
 from scipy.stats import exponnorm, norm
 
 from synthapt.apt.bundle import IonBundle
-from synthapt.apt.chunks import for_chunks, gaussian_fill
+from synthapt.apt.chunks import for_chunks, gaussian_fill, scratch
 from synthapt.apt.isotopes import isotopes
 from synthapt.apt.params import EmulationParams, SpectrumParams
 
@@ -68,29 +68,51 @@ class PeakTable:
             out[rows] = cum
         return out
 
-    def guide_table(self, n_species: int) -> np.ndarray:
-        """(n_species * GUIDE,) int32: for species c and u in [g, g+1) / GUIDE, the first peak of
-        c whose cumulative probability exceeds g / GUIDE (a guide table for inversion sampling)."""
+    def centre_table(self, n_species: int) -> np.ndarray:
+        """(n_species * GUIDE,) float32 guide table for inversion sampling: for species c and any
+        u in [g, g+1) / GUIDE, entry c * GUIDE + g is the m/q centre (Da) of the first peak of c
+        whose cumulative probability exceeds u, or -1 where a cumulative probability falls
+        inside the cell (those few u go to ``exact_peaks``)."""
         cum = self.cumulative()
-        guide = np.zeros(n_species * GUIDE, dtype=np.int32)
-        grid = np.arange(GUIDE) / GUIDE
+        table = np.full(n_species * GUIDE, -1.0, dtype=np.float32)
+        lower = np.arange(GUIDE) / GUIDE
+        upper = (np.arange(GUIDE) + 1) / GUIDE
         for code in range(n_species):
             rows = np.flatnonzero(self.element == code)
             if len(rows):
-                guide[code * GUIDE:(code + 1) * GUIDE] = rows[np.searchsorted(cum[rows], grid, side="right")]
-        return guide
+                first = np.searchsorted(cum[rows], lower, side="right")
+                same = first == np.searchsorted(cum[rows], upper, side="left")
+                block = table[code * GUIDE:(code + 1) * GUIDE]
+                block[same] = self.centre[rows[first[same]]]
+        return table
 
-    def sample(self, codes: np.ndarray, u: np.ndarray, guide: np.ndarray, cum: np.ndarray) -> np.ndarray:
+    def exact_peaks(self, codes: np.ndarray, u: np.ndarray) -> np.ndarray:
         """(n,) peak index for species ``codes`` (n,) and uniforms ``u`` (n,) in [0, 1): the first
         peak of the species whose cumulative probability exceeds u (exact inversion)."""
-        cell = (u * GUIDE).astype(np.int32)
-        cell += codes.astype(np.int32) * GUIDE
-        peak = np.take(guide, cell)
-        behind = np.flatnonzero(np.take(cum, peak) <= u)
-        while len(behind):
-            peak[behind] += 1
-            behind = behind[np.take(cum, peak[behind]) <= u[behind]]
+        cum = self.cumulative()
+        peak = np.zeros(len(codes), dtype=np.int64)
+        for code in np.unique(codes):
+            rows = np.flatnonzero(self.element == code)
+            these = np.flatnonzero(codes == code)
+            peak[these] = rows[np.searchsorted(cum[rows], u[these].astype(np.float64), side="right")]
         return peak
+
+    def sample_centres(self, codes: np.ndarray, u: np.ndarray, table: np.ndarray) -> np.ndarray:
+        """(n,) float32 m/q centres (Da) of the peaks that ``exact_peaks`` picks, via ``table``
+        (``centre_table``): one lookup per ion, exact inversion only in ambiguous cells. The
+        result is a per-thread work array (``chunks.scratch``), valid until the next call."""
+        n = len(u)
+        scaled = np.multiply(u, np.float32(GUIDE), out=scratch("peak_u", n, np.float32))
+        cell = scratch("peak_cell", n, np.intp)
+        cell[...] = scaled  # truncation; exact as GUIDE = 2^12
+        offset = np.multiply(codes, GUIDE, out=scratch("peak_offset", n, np.intp), dtype=np.intp)
+        cell += offset
+        centre = np.take(table, cell, out=scratch("peak_centre", n, np.float32), mode="clip")
+        ambiguous = np.flatnonzero(centre < 0)
+        if len(ambiguous):
+            peak = self.exact_peaks(codes[ambiguous], u[ambiguous])
+            centre[ambiguous] = self.centre[peak]
+        return centre
 
 
 def peak_table(species_names: tuple[str, ...], spectrum: SpectrumParams) -> PeakTable:
@@ -134,24 +156,24 @@ def spectrum_stage(bundle: IonBundle, params: EmulationParams,
     if not spec.enabled:
         mq = peaks.centre.astype(np.float32)[bundle.true_species()]
         return bundle.replace(mass_to_charge=mq).with_stats("spectrum", enabled=False)
-    guide, cum = peaks.guide_table(len(bundle.specimen.species_names)), peaks.cumulative()
-    centres = peaks.centre.astype(np.float32)
+    table = peaks.centre_table(len(bundle.specimen.species_names))
     rel_sigma = np.float32(1.0 / (FWHM_PER_SIGMA * spec.mass_resolving_power))
     tail_fraction, tail_decay = np.float32(spec.tail_fraction), np.float32(spec.tail_decay)
-    species, atom = bundle.specimen.species, bundle.atom
+    species, atom = bundle.source_species(), bundle.atom
     mq = np.empty(bundle.n, dtype=np.float32)
 
     def work(s: slice, g: np.random.Generator) -> None:
         m = s.stop - s.start
-        peak = peaks.sample(np.take(species, atom[s]), g.random(m, dtype=np.float32), guide, cum)
+        codes = np.take(species, atom[s], out=scratch("species", m, species.dtype), mode="clip")
+        u = g.random(dtype=np.float32, out=scratch("uniform", m, np.float32))
+        centre = peaks.sample_centres(codes, u, table)
         out = mq[s]
-        gaussian_fill(g, out)
-        out *= rel_sigma
+        gaussian_fill(g, out, scale=rel_sigma)
         out += np.float32(1.0)
         if tail_fraction > 0 and tail_decay > 0:
             tail = bernoulli_indices(g, m, spec.tail_fraction)
             out[tail] += g.standard_exponential(len(tail), dtype=np.float32) * tail_decay
-        out *= np.take(centres, peak)
+        out *= centre
 
     for_chunks(bundle.n, rng, work)
     return bundle.replace(mass_to_charge=mq).with_stats(
