@@ -346,3 +346,13 @@ def test_compress_rows_and_scaled_gaussians(monkeypatch):
     plain = chunks.gaussian_fill(np.random.default_rng(3), np.empty((40_000, 3), np.float32))
     assert np.allclose(scaled, plain * sigma, rtol=1e-6, atol=1e-6)
     assert scaled.std(axis=0) == pytest.approx(sigma, rel=0.03)
+
+
+def test_uniform_fill_takes_float32_uniform_values():
+    from synthapt.apt.chunks import uniform_fill
+
+    u = uniform_fill(np.random.default_rng(4), np.empty(200_001, np.float32))
+    k = u.astype(np.float64) * 2.0 ** 24
+    assert u.min() >= 0 and u.max() < 1 and np.array_equal(k, np.round(k))
+    assert abs(u.mean() - 0.5) < 4 * np.sqrt(1 / 12 / len(u))
+    assert np.histogram(u, bins=10, range=(0, 1))[0].min() > 19_000

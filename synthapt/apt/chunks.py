@@ -94,6 +94,19 @@ def compress_rows(mask: np.ndarray, arrays: list[np.ndarray | None]) -> list[np.
     return outs
 
 
+def uniform_fill(g: np.random.Generator, out: np.ndarray) -> np.ndarray:
+    """Fill the contiguous float32 array ``out`` with uniforms k / 2^24 in [0, 1) (k: the top 24
+    bits of 32-bit words), the values ``Generator.random(dtype=np.float32)`` can take, cut from
+    the bit generator's raw 64-bit outputs (two per word) with SIMD shifts and conversions, which
+    is faster than numpy's per-value float32 path."""
+    flat = out.reshape(-1)
+    bits = g.bit_generator.random_raw((len(flat) + 1) // 2).view(np.uint32)[: len(flat)]
+    np.right_shift(bits, np.uint32(8), out=bits)
+    flat[...] = bits  # exact: below 2^24
+    flat *= np.float32(2.0 ** -24)
+    return out
+
+
 def gaussian_fill(g: np.random.Generator, out: np.ndarray,
                   scale: np.ndarray | float | None = None) -> np.ndarray:
     """Fill the contiguous float32 array ``out`` with standard normal deviates (Box-Muller).
@@ -108,7 +121,7 @@ def gaussian_fill(g: np.random.Generator, out: np.ndarray,
     flat = out.reshape(-1)
     n = len(flat)
     half = (n + 1) // 2
-    radius = g.random(dtype=np.float32, out=scratch("gaussian_radius", half, np.float32))
+    radius = uniform_fill(g, scratch("gaussian_radius", half, np.float32))
     np.subtract(np.float32(1.0), radius, out=radius)
     np.log(radius, out=radius)
     radius *= np.float32(-2.0)
@@ -122,7 +135,7 @@ def gaussian_fill(g: np.random.Generator, out: np.ndarray,
             radius.reshape(-1, len(scale))[...] *= scale
         else:
             raise ValueError("gaussian_fill: per-column scale needs an (even, C) out array")
-    angle = g.random(dtype=np.float32, out=scratch("gaussian_angle", half, np.float32))
+    angle = uniform_fill(g, scratch("gaussian_angle", half, np.float32))
     angle *= TWO_PI
     np.cos(angle, out=flat[:half])
     np.sin(angle[: n - half], out=flat[half:])

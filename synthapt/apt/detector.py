@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from synthapt.apt.bundle import IonBundle
-from synthapt.apt.chunks import for_chunks, scratch
+from synthapt.apt.chunks import for_chunks, scratch, uniform_fill
 from synthapt.apt.params import EmulationParams
 
 
@@ -30,7 +30,7 @@ def efficiency_stage(bundle: IonBundle, params: EmulationParams,
     threshold = np.float32(value)
 
     def work(s: slice, g: np.random.Generator) -> None:
-        u = g.random(dtype=np.float32, out=scratch("uniform", s.stop - s.start, np.float32))
+        u = uniform_fill(g, scratch("uniform", s.stop - s.start, np.float32))
         np.less(u, threshold, out=keep[s])
 
     for_chunks(bundle.n, rng, work)

@@ -23,7 +23,7 @@ from scipy.special import ndtri
 from scipy.stats import exponnorm, norm
 
 from synthapt.apt.bundle import IonBundle
-from synthapt.apt.chunks import for_chunks, gaussian_fill, scratch
+from synthapt.apt.chunks import for_chunks, gaussian_fill, scratch, uniform_fill
 from synthapt.apt.isotopes import isotopes
 from synthapt.apt.params import EmulationParams, SpectrumParams
 
@@ -165,7 +165,7 @@ def spectrum_stage(bundle: IonBundle, params: EmulationParams,
     def work(s: slice, g: np.random.Generator) -> None:
         m = s.stop - s.start
         codes = np.take(species, atom[s], out=scratch("species", m, species.dtype), mode="clip")
-        u = g.random(dtype=np.float32, out=scratch("uniform", m, np.float32))
+        u = uniform_fill(g, scratch("uniform", m, np.float32))
         centre = peaks.sample_centres(codes, u, table)
         out = mq[s]
         gaussian_fill(g, out, scale=rel_sigma)
