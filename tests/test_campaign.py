@@ -128,8 +128,9 @@ def _h5_contents(path: Path) -> dict:
 def test_case_results_are_deterministic(killed_then_resumed, tmp_path):
     """The same case run again, in this process instead of a campaign worker, gives the same
     results: identical result.json and identical HDF5 contents (every array bit for bit, every
-    attribute and text). The HDF5 files' bytes are not compared: two writes of identical content
-    were seen to differ occasionally in their byte layout (same size, same contents), and so
+    attribute and text). The HDF5 files' bytes are not compared: libhdf5 places the chunks of
+    compressed datasets when its chunk cache is flushed, in an order that occasionally differs
+    between two writes of identical content (same size and contents, chunks swapped), and so
     then do the files' SHA-256 recorded in result.json."""
     out, first, _, _ = killed_then_resumed
     suite = load_suite(TINY)
