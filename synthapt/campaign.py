@@ -262,7 +262,7 @@ def _execute(suite: Suite, out: Path, task: Callable, marker: str, cluster: str,
              what: str) -> CampaignOutcome:
     """Run ``task(case, out, threads)`` for each unfinished case on Dask; gather in suite order."""
     done = {sc.hash for sc in suite.cases if (out / sc.hash / marker).is_file()}
-    todo = [sc for sc in suite.cases if sc.hash not in done]
+    todo = _distinct_simulations_first([sc for sc in suite.cases if sc.hash not in done])
     failures: dict[str, str] = {}
     bar = progress.add_task(what, total=len(suite.cases), completed=len(done)) if progress else None
     if todo:
@@ -299,6 +299,21 @@ def _environ_restored() -> Iterator[None]:
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def _distinct_simulations_first(cases: list) -> list:
+    """Reorder so that the first case of every distinct MD simulation comes first: workers then
+    run different simulations side by side instead of waiting on one shared specimen."""
+    from synthapt.case import specimen_key
+
+    seen: dict[str, int] = {}
+    rank = []
+    for sc in cases:
+        key = specimen_key(sc.case)
+        rank.append(seen.get(key, 0))
+        seen[key] = rank[-1] + 1
+    order = sorted(range(len(cases)), key=lambda i: (rank[i], i))
+    return [cases[i] for i in order]
 
 
 def _one_line(exc: BaseException) -> str:

@@ -40,6 +40,7 @@ EDGE_METHODS = ("hed", "canny", "sobel")
 RESULT_FILE = "result.json"
 TIMINGS_FILE = "timings.json"
 CASE_FILE = "case.json"
+SPECIMEN_DIR = "specimens"
 
 
 @dataclass(frozen=True)
@@ -184,22 +185,62 @@ def prepare_folder(folder: Path) -> None:
     folder.mkdir(parents=True)
 
 
-def simulate_and_emulate(case: CaseConfig, threads: int = 1):
-    """(Specimen, APTDataset, timings {stage: s}) of ``case`` (LAMMPS on ``threads`` threads)."""
+def simulate_and_emulate(case: CaseConfig, threads: int = 1, out_dir: str | Path | None = None):
+    """(Specimen, APTDataset, timings {stage: s}) of ``case`` (LAMMPS on ``threads`` threads).
+
+    With ``out_dir`` the specimen is shared through ``shared_specimen``: cases that differ only
+    in emulation or segmentation reuse one MD run.
+    """
     from synthapt.apt import emulate
-    from synthapt.md import simulate
 
     timings = {}
     start = time.perf_counter()
-    simulation = case.simulation.replace(md=replace(case.simulation.md, threads=int(threads)))
-    specimen = simulate(simulation)
-    specimen = specimen.replace(provenance=without_command_line(specimen.provenance))
+    if out_dir is None:
+        specimen = _simulate(case, threads)
+    else:
+        specimen = shared_specimen(case, out_dir, threads)
     timings["simulate"] = time.perf_counter() - start
     start = time.perf_counter()
     dataset = emulate(specimen, case.emulation, seed=case.seed)
     dataset = dataset.replace(metadata=without_command_line(dataset.metadata))
     timings["emulate"] = time.perf_counter() - start
     return specimen, dataset, timings
+
+
+def _simulate(case: CaseConfig, threads: int):
+    from synthapt.md import simulate
+
+    simulation = case.simulation.replace(md=replace(case.simulation.md, threads=int(threads)))
+    specimen = simulate(simulation)
+    return specimen.replace(provenance=without_command_line(specimen.provenance))
+
+
+def specimen_key(case: CaseConfig) -> str:
+    """Hash of the case's simulation config (structure, alloy, MD, seed): equal keys, equal MD."""
+    return config_hash(case.simulation)
+
+
+def shared_specimen(case: CaseConfig, out_dir: str | Path, threads: int = 1):
+    """The case's MD specimen, simulated once per distinct simulation config of a campaign folder
+    and kept in ``out_dir/specimens/<key>.h5``. A file lock makes a concurrent worker that needs
+    the same specimen wait for the one simulating it; the HDF5 round trip is exact, so a reused
+    specimen equals a fresh one."""
+    import fcntl
+
+    from synthapt.io.hdf5 import read_specimen, write_specimen
+
+    folder = Path(out_dir) / SPECIMEN_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    key = specimen_key(case)
+    path = folder / f"{key}.h5"
+    with open(folder / f"{key}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.is_file():
+            specimen = _simulate(case, threads)
+            with atomic_output(path) as tmp:
+                write_specimen(tmp, specimen, config=case.simulation)
+            return specimen
+    return read_specimen(path)
 
 
 def without_command_line(record: Any) -> Any:
@@ -259,7 +300,7 @@ def _run_stages(case: CaseConfig, folder: Path, threads: int) -> dict:
     from synthapt.io.hdf5 import write_dataset, write_specimen
     from synthapt.segment import write_segmentation
 
-    specimen, dataset, timings = simulate_and_emulate(case, threads)
+    specimen, dataset, timings = simulate_and_emulate(case, threads, folder.parent)
     with atomic_output(folder / "specimen.h5") as tmp:
         write_specimen(tmp, specimen, config=case)
     with atomic_output(folder / "dataset.h5") as tmp:
@@ -339,7 +380,7 @@ def generate_case(case: CaseConfig, out_dir: str | Path, threads: int = 1) -> di
         return read_json(folder / CASE_FILE)
     prepare_folder(folder)
     with compute_threads(threads):
-        specimen, dataset, _ = simulate_and_emulate(case, threads)
+        specimen, dataset, _ = simulate_and_emulate(case, threads, folder.parent)
     config = to_dict(case)
     writers = [("dataset.h5", lambda p: write_dataset(p, dataset, config=case, specimen=specimen)),
                ("dataset.pos", lambda p: write_pos(p, dataset)),
