@@ -544,7 +544,7 @@ def write_segmentation(path: str | Any, result: SegmentationResult, dataset_path
         mapping["mesh"] = {"vertices": result.mesh.vertices, "faces": result.mesh.faces,
                            "normals": result.mesh.normals}
     with atomic_output(path, suffix=".h5") as tmp:
-        with h5py.File(tmp, "w", track_order=True) as f:
+        with h5py.File(tmp, "w", track_order=True, rdcc_nbytes=0) as f:
             f.attrs["synthapt_schema"] = SCHEMA_VERSION
             f.attrs["kind"] = "segmentation"
             write_group(f.create_group(SEGMENTATION_GROUP, track_times=False), mapping)

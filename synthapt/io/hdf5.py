@@ -203,8 +203,10 @@ def ions_mapping(ds: APTDataset) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- files
 def _write_file(path: str | os.PathLike, kind: str, groups: dict[str, Any], config: str | None,
                 provenance: dict) -> None:
+    # No chunk cache (rdcc_nbytes=0): chunks reach the file in write order. With a cache,
+    # libhdf5 may flush compressed chunks in a varying order, so equal data gave unequal bytes.
     with atomic_output(path) as tmp:
-        with h5py.File(tmp, "w", track_times=False) as f:
+        with h5py.File(tmp, "w", track_times=False, rdcc_nbytes=0) as f:
             f.attrs["synthapt_schema"] = SCHEMA_VERSION
             f.attrs["kind"] = kind
             for name, mapping in groups.items():
