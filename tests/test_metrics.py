@@ -304,3 +304,25 @@ def test_mesh_only_on_the_boundary_gives_nan_distances():
     assert np.isnan(s["interface_distance_mean"]) and s["interface_area_scored"] == 0
     assert s["interface_area_excluded_fraction"] == 1.0
     assert worse_than("interface_distance_mean", s["interface_distance_mean"], 10.0)
+
+
+def test_plane_resolved_truth_is_averaged_before_the_rmse():
+    """An ordered precipitate's true profile alternates 0 / 50 at.% Al plane by plane (0.2 nm
+    bins here); a smooth recovered profile with the right mean (25 at.%) must score ~0 once both
+    are averaged over 1 nm, and ~25 at.% bin by bin."""
+    from synthapt.data import Profile
+    from synthapt.profile_metrics import profile_rmse, smoothed
+
+    edges = np.round(np.arange(-3.0, 3.0001, 0.2), 6)
+    n = len(edges) - 1
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    inside = centres > 0
+    al_truth = np.where(inside, np.where(np.arange(n) % 2 == 0, 50, 0), 10)
+    truth = Profile(edges, np.stack([100 - al_truth, al_truth], axis=1) * 10, ("Ni", "Al"))
+    al_rec = np.where(inside, 25, 10)
+    recovered = Profile(edges, np.stack([100 - al_rec, al_rec], axis=1) * 10, ("Ni", "Al"))
+    assert profile_rmse(recovered, truth, "Al", smoothing=0.0) == pytest.approx(
+        np.sqrt(np.mean(np.where(inside, 25.0, 0.0) ** 2)))
+    assert profile_rmse(recovered, truth, "Al", smoothing=1.0) < 4.0  # residual of 3 vs 2 planes
+    assert smoothed(truth, 1.0).counts.sum() > truth.counts.sum()  # moving sums over 5 bins
+    assert smoothed(truth, 0.1) is truth
