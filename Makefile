@@ -13,8 +13,12 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/synthapt weights fetch
 	touch $(STAMP)
 
+# The quick suite end to end: benchmark datasets (HDF5 + POS/ePOS/RRNG + manifest), then the
+# full simulate -> emulate -> segment -> score campaign and its HTML report.
 demo: $(STAMP)
-	$(VENV)/bin/synthapt demo --out demo_output
+	$(VENV)/bin/synthapt generate quick --out demo_output/datasets --resume
+	$(VENV)/bin/synthapt campaign run quick --out demo_output/campaign --resume
+	$(VENV)/bin/synthapt report demo_output/campaign -o demo_output/report
 
 test: $(STAMP)
 	$(PY) -m pytest -q
