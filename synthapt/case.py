@@ -19,11 +19,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import math
 import os
 import shutil
 import time
-from dataclasses import dataclass, field, is_dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from synthapt.config import config_hash, to_dict
 from synthapt.errors import ConfigError, SynthaptError
 from synthapt.io.atomic import atomic_output
 from synthapt.md import SimulationConfig
+from synthapt.scoring import jsonable
 from synthapt.segment import SegmentParams
 
 EDGE_METHODS = ("hed", "canny", "sobel")
@@ -136,25 +136,6 @@ def write_json(path: str | Path, data: Any) -> None:
     text = json.dumps(jsonable(data), indent=2, sort_keys=True, allow_nan=False) + "\n"
     with atomic_output(path) as tmp:
         tmp.write_text(text)
-
-
-def jsonable(value: Any) -> Any:
-    """Plain JSON data from numpy scalars/arrays, dataclasses and tuples; non-finite -> None."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return jsonable(to_dict(value))
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Path):
-        return str(value)
-    return value
 
 
 @contextlib.contextmanager

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, is_dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from synthapt.config import to_dict
 from synthapt.data import Profile
 from synthapt.errors import ConfigError, FormatError, SynthaptError
 from synthapt.metrics import ScoreParams, check_labels, metric_info, score, worse_than
@@ -317,7 +318,10 @@ def write_case_json(path: str | Path, case: dict[str, Any]) -> None:
 
 
 def jsonable(value: Any) -> Any:
-    """Plain JSON data from numpy scalars/arrays, tuples, paths; non-finite floats -> None."""
+    """Plain JSON data from numpy scalars/arrays, dataclasses, tuples, paths; non-finite
+    floats -> None."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return jsonable(to_dict(value))
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
