@@ -104,13 +104,14 @@ def make_cluster(cluster: str = "local", workers: int | None = None, threads: in
 
         n_workers = workers or max(1, (os.cpu_count() or 1) // max(1, threads))
         return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                            dashboard_address=None, silence_logs=logging.ERROR,
+                            dashboard_address=":0", silence_logs=logging.ERROR,
                             env={"OMP_NUM_THREADS": str(threads)})
     if cluster == "slurm":
         from dask_jobqueue import SLURMCluster
 
         slurm = slurm or SlurmOptions()
-        scheduler_options: dict = {"dashboard_address": None}
+        # ":0": a free port; None would mean the default 8787, which warns when taken
+        scheduler_options: dict = {"dashboard_address": ":0"}
         if slurm.scheduler_host:
             scheduler_options["host"] = slurm.scheduler_host
         try:
