@@ -303,18 +303,20 @@ def _environ_restored() -> Iterator[None]:
 
 
 def _distinct_simulations_first(cases: list) -> list:
-    """Reorder so that the first case of every distinct MD simulation comes first: workers then
-    run different simulations side by side instead of waiting on one shared specimen."""
+    """Reorder so that the first case of every distinct MD simulation comes first (workers run
+    different simulations side by side), then the other cases grouped by simulation in the
+    order the simulations started: a free worker finishes the cases of a done specimen before
+    it reaches one that waits for a specimen still being simulated."""
     from synthapt.case import specimen_key
 
-    seen: dict[str, int] = {}
-    rank = []
-    for sc in cases:
+    group: dict[str, int] = {}
+    keys = []
+    for i, sc in enumerate(cases):
         key = specimen_key(sc.case)
-        rank.append(seen.get(key, 0))
-        seen[key] = rank[-1] + 1
-    order = sorted(range(len(cases)), key=lambda i: (rank[i], i))
-    return [cases[i] for i in order]
+        first = key not in group
+        group.setdefault(key, len(group))
+        keys.append((not first, group[key], i))
+    return [cases[k[2]] for k in sorted(keys)]
 
 
 def _one_line(exc: BaseException) -> str:

@@ -63,3 +63,19 @@ def test_distinct_simulations_are_scheduled_first(tmp_path: Path):
     geometries = [str(sc.case.simulation.structure.geometry) for sc in order]
     assert geometries[0] != geometries[1] and geometries[2] != geometries[3]
     assert sorted(sc.hash for sc in order) == sorted(sc.hash for sc in cases)
+
+
+def test_cases_of_a_simulation_follow_its_first_case(tmp_path: Path):
+    suite_file = tmp_path / "grid3.toml"
+    suite_file.write_text(SUITE + '\n[grid.geometry.thin]\nsimulation.structure.geometry = '
+                          '{ kind = "layered", thicknesses = [1.0], centers = [2.0] }\n'
+                          '[grid.geometry.thick]\nsimulation.structure.geometry = '
+                          '{ kind = "layered", thicknesses = [3.0], centers = [2.0] }\n'
+                          '[grid.geometry.mid]\nsimulation.structure.geometry = '
+                          '{ kind = "layered", thicknesses = [2.0], centers = [2.0] }\n')
+    suite_file.write_text(suite_file.read_text().replace("[0.5, 0.8]", "[0.4, 0.5, 0.8]"))
+    cases = load_suite(suite_file).cases
+    order = [str(sc.case.simulation.structure.geometry) for sc in _distinct_simulations_first(list(cases))]
+    assert len(order) == 9 and len(set(order[:3])) == 3
+    # then the other cases grouped by simulation, in the order the simulations started
+    assert order[3:] == [order[0]] * 2 + [order[1]] * 2 + [order[2]] * 2
