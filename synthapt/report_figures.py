@@ -7,6 +7,7 @@ misclassified ions), and a concentration slice with the detected edge field over
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -201,7 +202,12 @@ def campaign_overview(cases: list[tuple[str, dict[str, dict[str, Any]]]],
         if target is not None:
             ax.axhline(target, color="tab:red", ls="--", lw=1)
         ax.set_ylabel(metric, fontsize=7)
-        ax.set_xticks(x, [name for name, _ in cases], rotation=30, ha="right", fontsize=7)
+        ax.set_xticks(x, [])
+    # case names without the suite prefix, on the bottom axis only
+    short = [name.split("[", 1)[-1].rstrip("]") if "[" in name else name for name, _ in cases]
+    axes[-1, 0].set_xticks(x, short, rotation=30, ha="right", fontsize=6)
     axes[0, 0].legend(fontsize=7, ncol=min(6, len(methods)))
-    fig.tight_layout()
+    with warnings.catch_warnings():  # many long case names: best effort, not an error
+        warnings.simplefilter("ignore", UserWarning)
+        fig.tight_layout()
     return _save(fig, path)
