@@ -19,7 +19,8 @@ Pipeline (``segment``):
    value at each ion > 0.5, and the interface mesh is its 0.5 iso-surface (marching cubes, nm), so
    labels and mesh agree. Mesh normals point out of the precipitate.
 
-The module also holds the result type and its HDF5 file, which belong with the pipeline.
+The result type and its HDF5 file live in ``synthapt.segment_file``, the region steps (4-5) in
+``synthapt.segment_regions``; both are importable from here.
 """
 
 from __future__ import annotations
@@ -29,12 +30,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
 import numpy as np
-from scipy import ndimage, stats
+from scipy import ndimage
 
 from synthapt.config import from_dict, to_dict
 from synthapt.data import APTDataset, MATRIX, PRECIPITATE
 from synthapt.errors import ConfigError, SynthaptError
 from synthapt.mesh import Mesh, interface_mesh
+from synthapt.segment_file import SEGMENTATION_GROUP, SegmentationResult, read_segmentation, write_segmentation
+from synthapt.segment_regions import classify_regions, concentration_noise, phase_regions, region_counts
 from synthapt.voxel import VoxelGrid, fill_outside, per_ion_values, voxelize
 
 Progress = Callable[[str, int, int], None]
@@ -112,48 +115,6 @@ class SegmentParams:
     def from_dict(cls, data: dict, where: str = "segment") -> SegmentParams:
         return from_dict(cls, data, where)
 
-
-@dataclass(frozen=True, eq=False)
-class SegmentationResult:
-    """Outcome of a segmentation.
-
-    labels: (M,) int8 per-ion phase (0 matrix, 1 precipitate). voxel_labels: (nx,ny,nz) int8.
-    indicator: (nx,ny,nz) float32 smoothed precipitate indicator (labels/mesh at 0.5), or the
-        concentration for iso-surfaces. edge_field: (nx,ny,nz) float32 fused edges in [0, 1]
-        (None for iso-surfaces). concentration: (nx,ny,nz) float32 at.% (NaN outside the specimen).
-    origin (3,) nm and voxel_size nm place the grids. mesh: interface ``Mesh`` (None if no
-    interface). method: "hed", "canny", "sobel" or "iso". elements: imaged element(s).
-    params: the parameters as plain data. phase_composition: at.% of the element(s) in each phase.
-    message: "" or why there is no interface. source: where the ions came from
-    ({"dataset_path", "ranges_path"}, as recorded by ``write_segmentation``), or {}.
-    """
-
-    labels: np.ndarray
-    voxel_labels: np.ndarray
-    indicator: np.ndarray
-    edge_field: np.ndarray | None
-    concentration: np.ndarray
-    origin: np.ndarray
-    voxel_size: float
-    mesh: Mesh | None
-    method: str
-    elements: tuple[str, ...]
-    params: dict = field(default_factory=dict)
-    phase_composition: dict = field(default_factory=dict)
-    message: str = ""
-    source: dict = field(default_factory=dict)
-
-    @property
-    def interface_found(self) -> bool:
-        return self.mesh is not None
-
-    @property
-    def precipitate_fraction(self) -> float:
-        """Fraction of ions labelled precipitate."""
-        return float(np.mean(self.labels == PRECIPITATE)) if len(self.labels) else 0.0
-
-    def replace(self, **changes: Any) -> SegmentationResult:
-        return dataclasses.replace(self, **changes)
 
 
 def choose_elements(grid: VoxelGrid, params_elements: tuple[str, ...], min_count: float) -> tuple[str, ...]:
@@ -234,128 +195,6 @@ def _interpolate_slices(edges: np.ndarray, at: np.ndarray, n: int) -> np.ndarray
     return (1.0 - w) * edges[lower] + w * edges[upper]
 
 
-def phase_regions(edges: np.ndarray, image: np.ndarray, threshold: float,
-                  min_marker_voxels: int) -> np.ndarray:
-    """(nx,ny,nz) int32 region ids (1..R): watershed of ``edges`` from low-edge markers.
-
-    Markers are the connected components of voxels with ``edges < threshold``, taken separately
-    above and below the Otsu level of ``image`` so that a gap in an edge cannot merge two phases.
-    """
-    from skimage.filters import threshold_otsu
-    from skimage.segmentation import watershed
-
-    low = edges < threshold
-    level = threshold_otsu(image) if image.max() > image.min() else image.max() + 1.0
-    upper = image >= level
-    markers = np.zeros(edges.shape, dtype=np.int32)
-    n = 0
-    for part in (low & upper, low & ~upper):
-        lab, m = ndimage.label(part)
-        markers[part] = lab[part] + n
-        n += m
-    if n == 0:
-        return np.ones(edges.shape, dtype=np.int32)
-    sizes = np.bincount(markers.ravel(), minlength=n + 1)
-    keep = sizes >= min_marker_voxels
-    keep[0] = False
-    if not keep.any():
-        keep[int(np.argmax(sizes[1:])) + 1] = True
-    relabel = np.zeros(n + 1, dtype=np.int32)
-    relabel[keep] = np.arange(1, int(keep.sum()) + 1)
-    return watershed(edges, relabel[markers]).astype(np.int32)
-
-
-def region_counts(dataset: APTDataset, grid: VoxelGrid, regions: np.ndarray,
-                  elements: tuple[str, ...]) -> np.ndarray:
-    """(2, 2, R+1) atoms per region: [half][element(s), all], halves = even/odd ion index."""
-    from synthapt.voxel import flat_voxel_index, ion_elements
-
-    _, table = ion_elements(dataset)
-    idx = grid.element_index(elements)
-    n_codes = table.shape[0] + 1  # slot 0: unranged ions
-    per_code = np.zeros((n_codes, 2))
-    per_code[1:, 0] = table[:, idx].sum(axis=1)
-    per_code[1:, 1] = table.sum(axis=1)
-    n_regions = int(regions.max()) + 1
-    key = regions.ravel()[flat_voxel_index(dataset.positions, grid.origin, grid.voxel_size, grid.shape)]
-    key = key.astype(np.int64)
-    key *= 2
-    key[1::2] += 1  # odd-numbered ions form the second half
-    key *= n_codes
-    key += dataset.species
-    key += 1
-    by_code = np.bincount(key, minlength=n_regions * 2 * n_codes).reshape(n_regions, 2, n_codes)
-    return np.einsum("rhc,ck->hkr", by_code.astype(np.float64), per_code)
-
-
-def concentration_noise(grid: VoxelGrid, elements: tuple[str, ...], mask: np.ndarray) -> float:
-    """Binomial counting noise (1 sigma, at.%) of the delocalized concentration image: the mean
-    composition c over N_eff = atoms/nm^3 x (4 pi sigma^2)^(3/2) atoms (the Gaussian's effective
-    volume; the voxel volume if there is no delocalization)."""
-    idx = grid.element_index(elements)
-    part = float(grid.counts[idx].sum())
-    total = float(grid.counts.sum())
-    if total <= 0 or not mask.any():
-        return 0.0
-    c = part / total
-    density = total / (mask.sum() * grid.voxel_size**3)
-    sigma = grid.delocalization
-    volume = (4 * np.pi * sigma**2) ** 1.5 if sigma > 0 else grid.voxel_size**3
-    return 100.0 * float(np.sqrt(c * (1 - c) / max(density * volume, 1.0)))
-
-
-def classify_regions(counts: np.ndarray, params: SegmentParams,
-                     noise_at_pct: float = 0.0) -> tuple[np.ndarray, dict]:
-    """Two-class split of regions by concentration, tested on independent ions.
-
-    counts: (2, 2, R) atoms of the element(s) and of all elements per region, for two disjoint
-    halves of the ions. The split (Otsu on region concentrations weighted by atoms) is chosen on
-    half 0 and tested on half 1: a one-sided two-proportion z-test (p < ``significance``), and a
-    contrast of at least ``min_contrast`` at.% and ``noise_factor`` x ``noise_at_pct`` (the
-    counting noise of the delocalized concentration image, ``concentration_noise``). The
-    latter matters: region borders follow the noise of the image they come from, so in a uniform
-    solid solution the split still finds classes several noise widths apart; a real interface
-    is many noise widths. Returns (R,) bool "is precipitate" (all False for one phase) and the
-    statistics.
-    """
-    part, total = counts[0]
-    ok = total > 0
-    conc = np.where(ok, part / np.maximum(total, 1), 0.0)
-    ids = np.flatnonzero(ok)[np.argsort(conc[ok], kind="stable")]
-    c, n, k = conc[ids], total[ids], part[ids]
-    info: dict[str, Any] = {"regions": int(len(ids))}
-    if len(ids) < 2:
-        return np.zeros(len(total), bool), {**info, "reason": "one region"}
-    n_lo, k_lo = np.cumsum(n)[:-1], np.cumsum(k)[:-1]
-    n_hi, k_hi = n.sum() - n_lo, k.sum() - k_lo
-    between = n_lo * n_hi * (k_hi / n_hi - k_lo / n_lo) ** 2 / n.sum() ** 2
-    j = int(np.argmax(between))
-    mean = k.sum() / n.sum()
-    total_var = float(np.sum(n * (c - mean) ** 2) / n.sum())
-    separation = float(between[j] / total_var) if total_var > 0 else 0.0
-    high = np.zeros(len(total), bool)
-    high[ids[j + 1:]] = True
-    # test on the other half of the ions
-    part_t, total_t = counts[1]
-    n1, k1 = total_t[high].sum(), part_t[high].sum()
-    n0, k0 = total_t[~high].sum(), part_t[~high].sum()
-    if n0 == 0 or n1 == 0:
-        return np.zeros(len(total), bool), {**info, "reason": "a class holds no test ions"}
-    p_pool = (k0 + k1) / (n0 + n1)
-    se = np.sqrt(max(p_pool * (1 - p_pool), 1e-12) * (1 / n0 + 1 / n1))
-    contrast = 100.0 * float(k1 / n1 - k0 / n0)
-    p_value = float(stats.norm.sf(contrast / 100.0 / se))
-    needed = max(params.min_contrast, params.noise_factor * noise_at_pct)
-    info.update(contrast_at_pct=contrast, noise_at_pct=noise_at_pct, separation=separation,
-                p_value=p_value)
-    reasons = []
-    if p_value > params.significance:
-        reasons.append(f"p={p_value:.2g} > {params.significance:g}")
-    if contrast < needed:
-        reasons.append(f"contrast {contrast:.2f} at.% < {needed:.2f} at.%")
-    if reasons:
-        return np.zeros(len(total), bool), {**info, "reason": "; ".join(reasons)}
-    return (high if params.precipitate == "enriched" else ok & ~high), info
 
 
 def segment(dataset: APTDataset, params: SegmentParams = SegmentParams(),
@@ -507,82 +346,3 @@ def run_segmentation(dataset: APTDataset, params: SegmentParams, method: str = "
         raise ConfigError("--element: the iso method needs the element(s) to image")
     return iso_segment(dataset, params.elements, iso_value, params.voxel_size,
                        params.delocalization, params.min_count)
-
-
-# ---------------------------------------------------------------------------- HDF5 file
-SEGMENTATION_GROUP = "segmentation"
-
-
-def write_segmentation(path: str | Any, result: SegmentationResult, dataset_path: str | None = None,
-                       ranges_path: str | None = None) -> None:
-    """Write ``result`` to an HDF5 file (atomically; byte-identical for identical results).
-
-    Root attributes ``synthapt_schema`` and ``kind = "segmentation"``; group ``/segmentation``:
-    ``labels`` (M,) int8, ``voxel_labels``/``indicator``/``concentration``/``edge_field`` grids,
-    ``origin`` (3,) nm and ``voxel_size`` nm, ``mesh/{vertices,faces,normals}``, attributes
-    ``method``, ``message``, ``dataset_path``, ``ranges_path``, JSON ``params`` and
-    ``phase_composition``, ``elements`` (strings).
-    """
-    import json
-
-    import h5py
-
-    from synthapt.io.atomic import atomic_output
-    from synthapt.io.hdf5 import SCHEMA_VERSION, write_group
-
-    mapping: dict[str, Any] = {
-        "labels": result.labels, "voxel_labels": result.voxel_labels, "indicator": result.indicator,
-        "edge_field": result.edge_field, "concentration": result.concentration,
-        "origin": np.asarray(result.origin, dtype=np.float64), "voxel_size": float(result.voxel_size),
-        "method": result.method, "message": result.message, "elements": list(result.elements),
-        "params": json.dumps(to_dict(result.params), sort_keys=True),
-        "phase_composition": json.dumps(to_dict(result.phase_composition), sort_keys=True),
-        "dataset_path": None if dataset_path is None else str(dataset_path),
-        "ranges_path": None if ranges_path is None else str(ranges_path),
-    }
-    if result.mesh is not None:
-        mapping["mesh"] = {"vertices": result.mesh.vertices, "faces": result.mesh.faces,
-                           "normals": result.mesh.normals}
-    with atomic_output(path, suffix=".h5") as tmp:
-        with h5py.File(tmp, "w", track_order=True, rdcc_nbytes=0) as f:
-            f.attrs["synthapt_schema"] = SCHEMA_VERSION
-            f.attrs["kind"] = "segmentation"
-            write_group(f.create_group(SEGMENTATION_GROUP, track_times=False), mapping)
-
-
-def read_segmentation(path: str | Any) -> SegmentationResult:
-    """Read a file of ``write_segmentation`` (``source`` holds the recorded dataset/ranges paths)."""
-    import json
-    from pathlib import Path
-
-    import h5py
-
-    from synthapt.errors import FormatError
-    from synthapt.io.hdf5 import read_group
-
-    p = Path(path)
-    if not p.is_file():
-        raise SynthaptError(f"{p}: file not found")
-    try:
-        with h5py.File(p, "r") as f:
-            if SEGMENTATION_GROUP not in f:
-                raise FormatError(f"{p}: no /{SEGMENTATION_GROUP} group (not a segmentation file)")
-            m = read_group(f[SEGMENTATION_GROUP])
-    except OSError as exc:
-        raise FormatError(f"{p}: not a readable HDF5 file ({exc})") from None
-    try:
-        mesh = None
-        if "mesh" in m:
-            mesh = Mesh(m["mesh"]["vertices"], m["mesh"]["faces"], m["mesh"]["normals"])
-        elements = m["elements"]
-        result = SegmentationResult(
-            labels=m["labels"], voxel_labels=m["voxel_labels"], indicator=m["indicator"],
-            edge_field=m.get("edge_field"), concentration=m["concentration"],
-            origin=np.asarray(m["origin"]), voxel_size=float(m["voxel_size"]), mesh=mesh,
-            method=m["method"], elements=(elements,) if isinstance(elements, str) else tuple(elements),
-            params=json.loads(m["params"]), phase_composition=json.loads(m["phase_composition"]),
-            message=m.get("message", ""),
-            source={k: m[k] for k in ("dataset_path", "ranges_path") if k in m})
-    except (KeyError, ValueError, SynthaptError) as exc:
-        raise FormatError(f"{p}: malformed segmentation group ({exc})") from None
-    return result
