@@ -8,6 +8,10 @@ from typing import Optional
 import typer
 
 from synthapt.commands.common import QUIET_HELP, console, progress_bar
+from synthapt.campaign.cluster import load_slurm_options
+from synthapt.campaign.run import generate as generate_suite
+from synthapt.campaign.run import run_campaign
+from synthapt.campaign.suite import load_suite
 
 campaign_app = typer.Typer(help="Validation campaigns: run a suite of cases through Dask.",
                            no_args_is_help=True)
@@ -17,8 +21,6 @@ CLUSTER_HELP = "Where cases run: 'local' (Dask LocalCluster) or 'slurm' (dask-jo
 
 
 def _slurm(cluster: str, config: Optional[Path], **options):
-    from synthapt.campaign import load_slurm_options
-
     if cluster != "slurm":
         return None
     return load_slurm_options(config, **options)
@@ -44,8 +46,6 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
 ) -> None:
     """Run every case of SUITE (simulate, emulate, segment, score) and aggregate the scores."""
-    from synthapt.campaign import load_suite, run_campaign
-
     loaded = load_suite(suite)
     slurm = _slurm(cluster, slurm_config, queue=queue, account=account, walltime=walltime,
                    cores=cores, memory=memory)
@@ -60,8 +60,6 @@ def run(
 @campaign_app.command("show")
 def show(suite: str = typer.Argument(..., help=SUITE_HELP)) -> None:
     """List the cases of SUITE with their hashes (the output sub-folders)."""
-    from synthapt.campaign import load_suite
-
     loaded = load_suite(suite)
     typer.echo(f"{loaded.name} (suite_version {loaded.version}): {len(loaded.cases)} cases")
     for sc in loaded.cases:
@@ -85,9 +83,6 @@ def generate(
     quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
 ) -> None:
     """Write every case's dataset (HDF5 with ground truth, POS, ePOS, RRNG) and manifest.json."""
-    from synthapt.campaign import generate as generate_suite
-    from synthapt.campaign import load_suite
-
     loaded = load_suite(suite)
     slurm = _slurm(cluster, slurm_config, queue=queue, account=account, walltime=walltime,
                    cores=cores, memory=memory)
