@@ -215,7 +215,7 @@ def segmentation_steps(plan: SegmentationPlan, threads: int = 1) -> list[tuple[s
 def run_case(case: CaseConfig, out_dir: str | Path, threads: int = 1) -> dict:
     """Run one case into ``out_dir/<case-hash>/`` and return its case-result dict.
 
-    The dict is ``synthapt.scoring.score_case``'s (scores and proxigrams per method) plus
+    The dict is ``synthapt.scoring.case_scores.score_case``'s (scores and proxigrams per method) plus
     ``hash``, ``n_atoms``, ``files`` (SHA-256 of each file in the folder) and ``errors``
     (message of each method that failed to segment or to score). A case whose
     ``result.json`` exists is not recomputed: its stored result is returned.
@@ -262,7 +262,7 @@ def _run_stages(case: CaseConfig, folder: Path, threads: int) -> dict:
 
 
 def score_methods(results: dict, dataset, case: CaseConfig, errors: dict[str, str]) -> dict:
-    """The case-result dict (``synthapt.scoring.score_case``) of all ``results``, scoring each
+    """The case-result dict (``synthapt.scoring.case_scores.score_case``) of all ``results``, scoring each
     method on its own: a method that cannot be scored (e.g. its mesh lies only on the dataset
     boundary) gets its message in ``errors[method]`` and no scores; the others are kept."""
     params = ScoreParams()

@@ -1,6 +1,6 @@
 """Validation campaigns: a suite of cases run through Dask, resumable, keyed by config hash.
 
-``run_campaign`` runs every case of a suite (``synthapt.campaign.suite``; ``synthapt.case.run_case``) on
+``run_campaign`` runs every case of a suite (``synthapt.campaign.suite``; ``synthapt.campaign.case.run_case``) on
 a Dask cluster (a LocalCluster of single-threaded worker processes by default, or SLURM through
 dask-jobqueue), one folder per case hash; a rerun reuses every finished case. ``generate``
 writes each case's dataset only.

@@ -200,5 +200,5 @@ def interface_coverage(mesh: Any, geometry: Any, cloud: np.ndarray, margin: floa
 
 
 def _as_mesh(vertices: np.ndarray, faces: np.ndarray, original: Any):
-    """``original`` if it is already a ``synthapt.mesh.Mesh``, else one built from the arrays."""
+    """``original`` if it is already a ``synthapt.spatial.mesh.Mesh``, else one built from the arrays."""
     return original if isinstance(original, Mesh) else Mesh(vertices, faces)

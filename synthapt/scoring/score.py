@@ -70,7 +70,7 @@ def score(result: Any, dataset: APTDataset, truth_profile: Profile | None = None
     ground truth of ``dataset``; returns a flat dict of named numbers (see ``METRICS``).
 
     The recovered proxigram is ``recovered_profile`` or, with a mesh, computed with
-    ``synthapt.profiles.proxigram``; the true profile is ``truth_profile`` or computed from the
+    ``synthapt.spatial.profiles.proxigram``; the true profile is ``truth_profile`` or computed from the
     dataset's ground-truth links (``truth_profile_of_dataset``).
     """
     truth = require_truth(dataset)
