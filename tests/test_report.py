@@ -179,12 +179,12 @@ def test_in_memory_segmentation_with_edge_field(tmp_path):
                       seed=2)
     result = segment(dataset, SegmentParams(detector="canny"))
     case = score_case({"canny": result}, dataset, name="slab")
-    out = write_report([CaseResult(case, dataset=dataset, segmentations={"canny": result})],
+    out = write_report([CaseResult(case.to_dict(), dataset=dataset, segmentations={"canny": result})],
                        tmp_path / "rep")
     text = out.read_text()
     assert "case000_edges.png" in text and "case000_labels.png" in text
     assert "no edge fields" not in text
-    assert 0.5 < case["scores"]["canny"]["accuracy"] <= 1.0
+    assert 0.5 < case.scores["canny"]["accuracy"] <= 1.0
 
 
 def test_report_of_segmentation_files(seg_files, tmp_path):

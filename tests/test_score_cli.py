@@ -240,8 +240,8 @@ def test_interface_shift_sign_follows_the_mesh():
     shifts = {}
     for move in (0.3, -0.3):
         case = score_case({"m": UserSegmentation(ds.truth.phase, slab_mesh(move))}, ds)
-        shifts[move] = case["scores"]["m"]["interface_shift"]
-        assert case["scores"]["m"]["interface_distance_mean"] == pytest.approx(0.3)
+        shifts[move] = case.scores["m"]["interface_shift"]
+        assert case.scores["m"]["interface_distance_mean"] == pytest.approx(0.3)
     assert shifts[0.3] == pytest.approx(0.3, abs=0.1)
     assert shifts[-0.3] == pytest.approx(-0.3, abs=0.1)
 

@@ -39,6 +39,7 @@ from synthapt.md import SimulationConfig, simulate
 from synthapt.provenance import provenance, sha256_file
 from synthapt.scoring.case_scores import score_case
 from synthapt.scoring.metrics import ScoreParams
+from synthapt.scoring.record import CaseRecord
 from synthapt.scoring.score import truth_profile_of_dataset
 from synthapt.segmentation.methods import method_params, run_method
 from synthapt.segmentation.params import EDGE_METHODS, SegmentParams
@@ -252,36 +253,37 @@ def _run_stages(case: CaseConfig, folder: Path, threads: int) -> dict:
     record = score_methods(results, dataset, case, errors)
     timings["score"] = time.perf_counter() - start
     files = sorted(p.name for p in folder.iterdir() if p.suffix == ".h5")
-    record.update({
-        "hash": case_hash(case), "n_atoms": int(specimen.n_atoms),
-        "files": {name: sha256_file(folder / name) for name in files},
-        "provenance": _provenance(case.seed),
-    })
+    record = record.replace(hash=case_hash(case), n_atoms=int(specimen.n_atoms),
+                            files={name: sha256_file(folder / name) for name in files},
+                            provenance=_provenance(case.seed))
     write_json(folder / TIMINGS_FILE, timings)
-    return record
+    return record.to_dict()
 
 
-def score_methods(results: dict, dataset, case: CaseConfig, errors: dict[str, str]) -> dict:
-    """The case-result dict (``synthapt.scoring.case_scores.score_case``) of all ``results``, scoring each
-    method on its own: a method that cannot be scored (e.g. its mesh lies only on the dataset
-    boundary) gets its message in ``errors[method]`` and no scores; the others are kept."""
+def score_methods(results: dict, dataset, case: CaseConfig,
+                  errors: dict[str, str]) -> CaseRecord:
+    """The case-result record (``synthapt.scoring.case_scores.score_case``) of all ``results``,
+    scoring each method on its own: a method that cannot be scored (e.g. its mesh lies only on
+    the dataset boundary) gets its message in the record's ``errors`` and no scores; the others
+    are kept. ``errors`` holds the messages of methods that failed to segment (not modified)."""
     params = ScoreParams()
     truth = truth_profile_of_dataset(dataset, params.bin_width) \
         if dataset.truth is not None and dataset.truth.geometry is not None else None
     record = score_case({}, dataset, name=case.name, params=params, truth_profile=truth,
                         config=to_dict(case))
+    scores, profiles, failed = dict(record.scores), dict(record.profiles), dict(errors)
     for method, result in results.items():
         try:
             one = score_case({method: result}, dataset, name=case.name, params=params,
                              truth_profile=truth)
         except SynthaptError as exc:
-            errors[method] = str(exc)
+            failed[method] = str(exc)
             continue
-        record["scores"][method] = one["scores"][method]
-        if method in one["profiles"]:
-            record["profiles"][method] = one["profiles"][method]
-    record["errors"] = {m: errors[m] for m in case.segmentation.method_names if m in errors}
-    return record
+        scores[method] = one.scores[method]
+        if method in one.profiles:
+            profiles[method] = one.profiles[method]
+    return record.replace(scores=scores, profiles=profiles,
+                          errors={m: failed[m] for m in case.segmentation.method_names if m in failed})
 
 
 def _provenance(seed: int) -> dict:

@@ -14,13 +14,14 @@ from synthapt.report.build import write_report
 from synthapt.report.results import load_results
 from synthapt.io.jsonio import write_json
 from synthapt.scoring.case_scores import failed_thresholds, load_score_params, parse_thresholds, score_files
+from synthapt.scoring.record import CaseRecord
 from synthapt.scoring.metrics import metric_info, metric_order
 
 
-def score_table(case: dict[str, Any]) -> Table:
+def score_table(case: CaseRecord) -> Table:
     """A rich table: one row per metric, one column per method."""
-    scores = case["scores"]
-    table = Table(title=f"scores: {case.get('name', '')}")
+    scores = case.scores
+    table = Table(title=f"scores: {case.name}")
     table.add_column("metric")
     table.add_column("unit")
     table.add_column("better")
@@ -73,13 +74,13 @@ def register(app: typer.Typer) -> None:
         thresholds = parse_thresholds(fail_under)
         case = score_files(segmentations or [], truth, labels, mesh, method, load_score_params(params))
         if json_out is not None:
-            write_json(json_out, case)
-        if case.get("inputs", {}).get(f"{method}.mesh_flipped"):
+            write_json(json_out, case.to_dict())
+        if (case.inputs or {}).get(f"{method}.mesh_flipped"):
             console(quiet).print(f"note: the normals of {mesh} pointed into the precipitate; "
                                  "scored with the mesh flipped (synthapt: out of the precipitate)")
         if not quiet:
             Console().print(score_table(case))
-        failures = failed_thresholds(case["scores"], thresholds)
+        failures = failed_thresholds(case.scores, thresholds)
         for line in failures:
             console().print(f"[red]below threshold[/red] {line}")
         if failures:

@@ -10,7 +10,8 @@ from typing import Any
 from synthapt.data import Profile
 from synthapt.errors import FormatError, SynthaptError
 from synthapt.io.jsonio import read_json
-from synthapt.scoring.case_scores import profile_from_dict, score_files
+from synthapt.scoring.case_scores import score_files
+from synthapt.scoring.record import profile_from_dict
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,5 +83,5 @@ def _load_file(path: Path) -> CaseResult:
 
 
 def _score_folder(dataset: Path | None, segs: list[Path]) -> CaseResult:
-    data = score_files(segs, dataset, name=segs[0].parent.name)
+    data = score_files(segs, dataset, name=segs[0].parent.name).to_dict()
     return CaseResult(data, segs[0].parent, str(segs[0]))

@@ -1,6 +1,7 @@
-"""Scoring files: user labels/meshes, segmentation files, thresholds, and the case-result dict.
+"""Scoring files: user segmentations, segmentation files, thresholds; ``score_case`` gives the
+case-result record (``synthapt.scoring.record.CaseRecord``).
 
-A *case result* is the JSON-able dict that ``synthapt score --json`` writes, the campaign stores
+A *case result* is the JSON-able dict (``CaseRecord.to_dict``) that ``synthapt score --json`` writes, the campaign stores
 as ``result.json`` per case, and ``synthapt report`` reads (format in docs/scoring.md)::
 
     {"name": str, "n_ions": int, "scores": {method: {metric: number}},
@@ -27,14 +28,12 @@ from synthapt.io.labels import read_labels
 from synthapt.provenance import provenance
 from synthapt.scoring.labels import check_labels
 from synthapt.scoring.metrics import ScoreParams, metric_info, worse_than
+from synthapt.scoring.record import CaseRecord, profile_to_dict
 from synthapt.scoring.score import require_truth, score, truth_profile_of_dataset
 from synthapt.segmentation.result import read_segmentation, recorded_file
 from synthapt.spatial.mesh import read_mesh
 from synthapt.spatial.mesh_distance import signed_distance_to_mesh
 from synthapt.spatial.profiles import proxigram
-
-RESULT_FORMAT = "synthapt-case-result/1"
-
 
 @dataclass(frozen=True, eq=False)
 class UserSegmentation:
@@ -89,24 +88,12 @@ def failed_thresholds(scores: dict[str, dict[str, Any]],
     return failures
 
 
-def profile_to_dict(profile: Profile) -> dict[str, Any]:
-    return {"edges": profile.edges.tolist(), "counts": profile.counts.tolist(),
-            "species_names": list(profile.species_names)}
-
-
-def profile_from_dict(data: dict[str, Any], where: str = "profile") -> Profile:
-    try:
-        return Profile(np.asarray(data["edges"], dtype=np.float64),
-                       np.asarray(data["counts"], dtype=np.int64), tuple(data["species_names"]))
-    except (KeyError, TypeError, ValueError, SynthaptError) as exc:
-        raise FormatError(f"{where}: not a profile ({exc})") from None
-
-
 def score_case(segmentations: dict[str, Any], dataset, name: str = "case",
                params: ScoreParams = ScoreParams(), truth_profile: Profile | None = None,
-               config: dict | None = None) -> dict[str, Any]:
+               config: dict | None = None) -> CaseRecord:
     """Score several segmentations (method -> result with ``.labels``, optional ``.mesh``) of one
-    dataset; returns a case-result dict with scores and the profiles used."""
+    dataset; returns the case-result record with scores and the profiles used (each profile is
+    computed once here and handed to ``score``)."""
     truth = require_truth(dataset)
     for method, result in segmentations.items():
         check_labels(getattr(result, "labels", result), dataset.n_ions, where=f"{method} labels")
@@ -120,13 +107,9 @@ def score_case(segmentations: dict[str, Any], dataset, name: str = "case",
         scores[method] = score(result, dataset, truth_profile, params, recovered)
         if recovered is not None:
             profiles[method] = profile_to_dict(recovered)
-    out = {"format": RESULT_FORMAT, "name": name, "n_ions": int(dataset.n_ions),
-           "scores": scores, "profiles": profiles,
-           "score_params": {k: getattr(params, k) for k in params.__dataclass_fields__},
-           "provenance": provenance()}
-    if config is not None:
-        out["config"] = config
-    return out
+    return CaseRecord(name=name, n_ions=int(dataset.n_ions), scores=scores, profiles=profiles,
+                      score_params={k: getattr(params, k) for k in params.__dataclass_fields__},
+                      provenance=provenance(), config=config)
 
 
 def recovered_profile(result: Any, dataset, params: ScoreParams) -> Profile | None:
@@ -153,11 +136,11 @@ def load_truth_dataset(path: str | Path):
 def score_files(segmentation_files: list[str | Path] = (), truth: str | Path | None = None,
                 labels: str | Path | None = None, mesh: str | Path | None = None,
                 method: str = "user", params: ScoreParams = ScoreParams(),
-                name: str = "") -> dict[str, Any]:
+                name: str = "") -> CaseRecord:
     """Score segmentation files (``synthapt segment`` output) and/or a user's own labels (and
     mesh) against the ground truth in ``truth`` (a dataset .h5). Without ``truth``: the dataset
-    recorded in the first segmentation file, else ``dataset.h5`` beside it. Returns a
-    case-result dict."""
+    recorded in the first segmentation file, else ``dataset.h5`` beside it. Returns the
+    case-result record (with ``inputs``: the files scored)."""
     segmentation_files = [Path(p) for p in segmentation_files]
     if mesh is not None and labels is None:
         raise SynthaptError("score: --mesh needs --labels (the per-ion labels of the same method)")
@@ -183,15 +166,15 @@ def score_files(segmentation_files: list[str | Path] = (), truth: str | Path | N
             user_mesh, flipped = orient_mesh(read_mesh(mesh), dataset.positions, user_labels)
         results[_unique(method, results)] = UserSegmentation(user_labels, user_mesh, method)
     case = score_case(results, dataset, name=name or Path(truth).stem, params=params)
-    case["inputs"] = {"dataset": str(truth), **{m: str(p) for m, p in
-                                                 zip(results, segmentation_files)}}
+    inputs: dict[str, Any] = {"dataset": str(truth), **{m: str(p) for m, p in
+                                                        zip(results, segmentation_files)}}
     if labels is not None:
         user_method = list(results)[-1]
-        case["inputs"][f"{user_method}.labels"] = str(labels)
+        inputs[f"{user_method}.labels"] = str(labels)
         if mesh is not None:
-            case["inputs"][f"{user_method}.mesh"] = str(mesh)
-            case["inputs"][f"{user_method}.mesh_flipped"] = flipped
-    return case
+            inputs[f"{user_method}.mesh"] = str(mesh)
+            inputs[f"{user_method}.mesh_flipped"] = flipped
+    return case.replace(inputs=inputs)
 
 
 def orient_mesh(mesh, positions: np.ndarray, labels: np.ndarray, sample: int = 20_000):
