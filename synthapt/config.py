@@ -17,6 +17,7 @@ import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 import tomli_w
 
 from synthapt.errors import ConfigError
@@ -146,3 +147,16 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
             raise ConfigError(f"{where}: expected a string, got {value!r}")
         return value
     return value
+
+
+SEED_STREAMS = ("structure", "lammps", "emulation")
+"""The random streams of one seed, in spawn order: structure build (particle placement, alloy
+decoration), LAMMPS (velocity and swap seeds), atom-probe emulation."""
+
+
+def seed_stream(seed: int, name: str) -> np.random.SeedSequence:
+    """Child ``name`` (one of ``SEED_STREAMS``) of ``numpy.random.SeedSequence(seed)``: one seed
+    drives the structure, LAMMPS and the emulation through independent children."""
+    if name not in SEED_STREAMS:
+        raise ConfigError(f"seed stream: {name!r} is not one of {', '.join(SEED_STREAMS)}")
+    return np.random.SeedSequence(int(seed)).spawn(len(SEED_STREAMS))[SEED_STREAMS.index(name)]

@@ -42,11 +42,23 @@ STAGES: tuple[tuple[str, Stage], ...] = (
 )
 
 
-def stage_generators(seed: int) -> list[np.random.Generator]:
-    """One independent Generator per stage (same order as ``STAGES``) from ``seed``."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+def stage_generators(seed: int | np.random.SeedSequence) -> list[np.random.Generator]:
+    """One independent Generator per stage (same order as ``STAGES``) from ``seed``: an integer,
+    or a SeedSequence (e.g. the "emulation" stream of a case seed, ``synthapt.config.seed_stream``)."""
+    if isinstance(seed, np.random.SeedSequence):
+        root = np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key)  # the caller's is left as it was
+    elif isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ConfigError(f"seed: must be a non-negative integer, got {seed!r}")
-    return [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(len(STAGES))]
+    else:
+        root = np.random.SeedSequence(int(seed))
+    return [np.random.default_rng(s) for s in root.spawn(len(STAGES))]
+
+
+def seed_record(seed: int | np.random.SeedSequence) -> dict:
+    """Provenance of a seed: {"seed": int} plus {"seed_stream": spawn key} for a SeedSequence."""
+    if isinstance(seed, np.random.SeedSequence):
+        return {"seed": int(seed.entropy), "seed_stream": [int(k) for k in seed.spawn_key]}
+    return {"seed": int(seed)}
 
 
 def check_specimen(specimen: Specimen) -> None:
@@ -131,7 +143,7 @@ def finish(bundle: IonBundle, params: EmulationParams, seed: int) -> APTDataset:
         "ranging": report,
         "specimen_atoms": specimen.n_atoms,
         "specimen_provenance": specimen.provenance,
-        "provenance": provenance(seed=seed, stage="emulate"),
+        "provenance": provenance(**seed_record(seed), stage="emulate"),
     }
     return APTDataset(positions=bundle.reconstructed(), mass_to_charge=mq, species=ranged,
                       species_names=ranges.ion_names, ranges=ranges, epos=bundle.epos,

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from synthapt.apt import EmulationParams, emulate
-from synthapt.config import config_hash, to_dict
+from synthapt.config import config_hash, seed_stream, to_dict
 from synthapt.edges.detectors import torch_threads
 from synthapt.errors import ConfigError, SynthaptError
 from synthapt.io.atomic import atomic_output
@@ -96,8 +96,10 @@ def iso_method_name(element: str, value: float) -> str:
 
 @dataclass(frozen=True)
 class CaseConfig:
-    """One validation case. ``seed`` drives every random step (MD velocities and swaps,
-    particle placement, emulation); it is copied into ``simulation.seed``."""
+    """One validation case. ``seed`` drives every random step through the independent children
+    of one ``numpy.random.SeedSequence(seed)`` (``synthapt.config.seed_stream``): structure
+    (particle placement, decoration), LAMMPS (velocities, swaps) and emulation. It is copied into
+    ``simulation.seed``."""
 
     name: str = "case"
     seed: int = 0
@@ -150,7 +152,7 @@ def simulate_and_emulate(case: CaseConfig, threads: int = 1, out_dir: str | Path
         specimen = shared_specimen(case, out_dir, threads)
     timings["simulate"] = time.perf_counter() - start
     start = time.perf_counter()
-    dataset = emulate(specimen, case.emulation, seed=case.seed)
+    dataset = emulate(specimen, case.emulation, seed=seed_stream(case.seed, "emulation"))
     dataset = dataset.replace(metadata=without_command_line(dataset.metadata))
     timings["emulate"] = time.perf_counter() - start
     return specimen, dataset, timings

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from synthapt.config import to_dict
+from synthapt.config import seed_stream, to_dict
 from synthapt.data import Specimen
 from synthapt.errors import SimulationError
 from synthapt.md.bulk import bulk_lattice_parameter
@@ -51,7 +51,7 @@ class PreparedStructure:
 def prepare_structure(config: SimulationConfig) -> PreparedStructure:
     """Build the decorated starting lattice and its geometry (no MD)."""
     alloy = config.alloy
-    rng = np.random.default_rng(config.seed)
+    rng = np.random.default_rng(seed_stream(config.seed, "structure"))
     if alloy.lattice_parameter:
         a_matrix = a_precipitate = alloy.lattice_parameter
     else:
@@ -73,8 +73,9 @@ def prepare_structure(config: SimulationConfig) -> PreparedStructure:
 
 
 def lammps_seeds(seed: int) -> tuple[int, int]:
-    """(velocity seed, swap seed) for LAMMPS (positive 31-bit integers) derived from ``seed``."""
-    rng = np.random.default_rng([seed, 7])
+    """(velocity seed, swap seed) for LAMMPS (positive 31-bit integers) from the "lammps" stream of
+    ``seed`` (``synthapt.config.seed_stream``)."""
+    rng = np.random.default_rng(seed_stream(seed, "lammps"))
     return tuple(int(v) for v in rng.integers(1, 2**31 - 1, size=2))
 
 
