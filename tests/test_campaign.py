@@ -234,7 +234,7 @@ def test_generate_writes_datasets_and_checksummed_manifest(tmp_path):
 
 
 def test_a_failing_case_does_not_stop_the_others(tmp_path):
-    """A case that fails at run time (every ion lost to a 0.02 % detection efficiency) is
+    """A case that fails at run time (every ion lost to a 0.002 % detection efficiency) is
     reported after the others finished; a rerun retries only that case."""
     from synthapt.errors import SynthaptError
 
@@ -242,7 +242,7 @@ def test_a_failing_case_does_not_stop_the_others(tmp_path):
     text = TINY.read_text().split("[grid.geometry.layered]")[0]
     suite_file.write_text(text + '[grid.geometry.layered]\nsimulation.structure.geometry = '
                           '{ kind = "layered", thicknesses = [2.0], centers = [2.0] }\n'
-                          '[grid]\n"emulation.efficiency.value" = [0.0002, 0.8]\n')
+                          '[grid]\n"emulation.efficiency.value" = [0.00002, 0.8]\n')
     suite = load_suite(suite_file)
     out = tmp_path / "out"
     with pytest.raises(SynthaptError) as info:
