@@ -12,17 +12,9 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-TINY = """seed = 3
-[structure]
-box = [1.8, 1.8, 1.8]
-[structure.geometry]
-kind = "layered"
-thicknesses = [0.9]
-[md]
-steps = 20
-"""
+from test_md import TINY
 
+REPO = Path(__file__).resolve().parents[1]
 
 def _tree_state() -> set[str]:
     """Every path in the checkout, ignored ones included (build litter would show up here)."""
