@@ -16,6 +16,7 @@ from test_md import TINY
 
 REPO = Path(__file__).resolve().parents[1]
 
+
 def _tree_state() -> set[str]:
     """Every path in the checkout, ignored ones included (build litter would show up here)."""
     return {str(p.relative_to(REPO)) for p in REPO.iterdir()} | {
