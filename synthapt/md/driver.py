@@ -20,7 +20,7 @@ import numpy as np
 
 from synthapt.errors import SimulationError
 from synthapt.md.config import MDConfig
-from synthapt.md.lammps_runtime import new_lammps
+from synthapt.md.lammps_runtime import lammps_word, new_lammps
 
 PROGRESS_FIX = "synthapt_progress"
 THERMO_KEYS = ("step", "temp", "pe", "press", "vol", "lx")
@@ -64,6 +64,11 @@ def render_stages(md: MDConfig, *, data_file: str, potential: str, pair_style: s
                   with_progress: bool = True, vmax: float = 0.001) -> list[Stage]:
     """The LAMMPS stages for ``md``; ``with_progress=False`` leaves out the progress fix.
     vmax: largest fractional box change per quench iteration (``fix box/relax``)."""
+    lammps_word(data_file, "data file (the temporary folder: TMPDIR)")
+    lammps_word(potential, "alloy.potential")
+    lammps_word(pair_style, "pair style")
+    for element in elements:
+        lammps_word(element, "element")
     common = dict(temperature=md.temperature, pressure=md.pressure, ftol=md.ftol,
                   max_iterations=md.min_iterations, max_evaluations=10 * md.min_iterations,
                   vmax=vmax)

