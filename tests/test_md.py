@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from synthapt.config import from_dict
 from synthapt.data import MATRIX, PRECIPITATE, dataclass_arrays_equal
-from synthapt.errors import ConfigError, SimulationError
+from synthapt.errors import ConfigError, SimulationError, SynthaptError
 from synthapt.md import SimulationConfig, simulate
 from synthapt.md.bulk import bulk_lattice_parameter
 from synthapt.md.lammps_runtime import potentials_dir
@@ -213,6 +213,19 @@ def test_bad_config_is_one_line_config_error(change, message):
     with pytest.raises(ConfigError, match=message) as info:
         from_dict(SimulationConfig, data)
     assert "\n" not in str(info.value)
+
+
+def test_atom_count_beyond_the_memory_budget_refused_before_building(monkeypatch):
+    data = {"structure": {"box": [1000.0, 1000.0, 1000.0], "geometry": LAYERED}}
+    with pytest.raises(SynthaptError, match=r"structure.box: \[1000.0, 1000.0, 1000.0\] nm \(about "
+                                            r"93,280,467,172 atoms\) needs 86.9 TiB, more than the "
+                                            r"memory budget of"):
+        from_dict(SimulationConfig, data)
+    small = {"structure": {"box": [3.5, 3.5, 3.5], "geometry": LAYERED}}
+    assert from_dict(SimulationConfig, small).estimated_atoms() == 4 * 10 ** 3
+    monkeypatch.setenv("SYNTHAPT_MEMORY_BUDGET", "3M")  # 4,000 atoms x 1 KiB = 3.9 MiB
+    with pytest.raises(SynthaptError, match="about 4,000 atoms"):
+        from_dict(SimulationConfig, small)
 
 
 def _broken_potential(tmp_path: Path, kind: str) -> Path:
