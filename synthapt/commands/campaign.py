@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from synthapt.commands.common import QUIET_HELP, console, progress_bar
+from synthapt.io.atomic import check_output_folder
 
 campaign_app = typer.Typer(help="Validation campaigns: run a suite of cases through Dask.",
                            no_args_is_help=True)
@@ -47,6 +48,7 @@ def run(
     from synthapt.campaign import load_suite, run_campaign
 
     loaded = load_suite(suite)
+    check_output_folder(out)
     slurm = _slurm(cluster, slurm_config, queue=queue, account=account, walltime=walltime,
                    cores=cores, memory=memory)
     with progress_bar(quiet) as progress:
@@ -89,6 +91,7 @@ def generate(
     from synthapt.campaign import load_suite
 
     loaded = load_suite(suite)
+    check_output_folder(out)
     slurm = _slurm(cluster, slurm_config, queue=queue, account=account, walltime=walltime,
                    cores=cores, memory=memory)
     with progress_bar(quiet) as progress:

@@ -6,6 +6,7 @@ does not find on its own; it is loaded with ``RTLD_GLOBAL`` before ``import lamm
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import hashlib
@@ -13,11 +14,17 @@ import importlib.metadata
 import os
 import shutil
 import sys
+import tempfile
 import unicodedata
 from pathlib import Path
 from types import ModuleType
+from typing import Iterator
 
 from synthapt.errors import ConfigError, SimulationError
+from synthapt.tempfiles import owner_tag, remove_stale
+
+MD_TEMP_PREFIX = "synthapt-md-"
+"""Work folders of LAMMPS runs: ``$TMPDIR/synthapt-md-<host>~<pid>~<random>``."""
 
 
 def _mpich_wheel_libraries() -> list[Path]:
@@ -130,3 +137,12 @@ def lmp_environment() -> dict[str, str]:
     lib = str(found[0].parent if found else Path(sys.prefix) / "lib")
     env["LD_LIBRARY_PATH"] = f"{lib}:{env['LD_LIBRARY_PATH']}" if env.get("LD_LIBRARY_PATH") else lib
     return env
+
+
+@contextlib.contextmanager
+def md_workdir() -> Iterator[Path]:
+    """A temporary work folder for one LAMMPS run, removed afterwards (also on errors and
+    interrupts); work folders that killed runs on this host left behind are removed first."""
+    remove_stale(tempfile.gettempdir(), MD_TEMP_PREFIX)
+    with tempfile.TemporaryDirectory(prefix=MD_TEMP_PREFIX + owner_tag()) as tmp:
+        yield Path(tmp)
