@@ -132,3 +132,20 @@ def test_cli_missing_specimen(tmp_path):
     proc = cli("emulate", str(tmp_path / "nope.h5"), "-o", str(tmp_path / "out.h5"), "--quiet")
     assert proc.returncode == 2 and "nope.h5" in proc.stderr and "Traceback" not in proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("outputs, needle", [
+    (["-o", "e.h5", "--pos", "nope/e.pos"], "nope/e.pos: output folder nope does not exist"),
+    (["-o", "e.txt"], "e.txt: unknown output file extension '.txt' (known: .h5, .hdf5)"),
+    (["-o", "e.h5", "--epos", "e.pos"], "e.pos: unknown epos file extension '.pos'"),
+    (["-o", "e.h5", "--pos", "x.pos", "--rrng", "nope/x.rrng"], "nope/x.rrng: output folder"),
+    (["-o", "s.h5"], "s.h5: is also an input"),
+])
+def test_outputs_checked_before_work_and_written_all_or_none(tmp_path, specimen_file, outputs, needle):
+    from cli_run import assert_clean_error, synthapt
+
+    (tmp_path / "s.h5").write_bytes(specimen_file.read_bytes())
+    line = assert_clean_error(synthapt("emulate", "s.h5", *outputs, "-q", cwd=tmp_path))
+    assert needle in line
+    assert [p.name for p in tmp_path.iterdir()] == ["s.h5"]
+    assert (tmp_path / "s.h5").read_bytes() == specimen_file.read_bytes()

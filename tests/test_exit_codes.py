@@ -1,6 +1,12 @@
 """Exit codes of the real console script (and ``python -m synthapt``) in a subprocess:
 usage errors and ``SynthaptError`` 2 with one ``error:`` line, a missed ``--fail-under`` 1."""
 
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -74,3 +80,36 @@ def test_fail_under_sets_exit_code(scored, limit, code):
     assert proc.returncode == code, proc.stderr
     assert "Traceback" not in proc.stderr
     assert ("below threshold" in proc.stderr) == (code == 1)
+
+
+def test_interrupt_stops_simulate_within_seconds_and_cleans_up(tmp_path):
+    """SIGINT while LAMMPS anneals: exit 130 within a few seconds, work folder and output gone."""
+    from test_md import TINY
+
+    from cli_run import cli_env, command
+    from synthapt.tempfiles import HOST
+
+    (tmp_path / "long.toml").write_text(TINY.replace("steps = 20", "steps = 1000000")
+                                        + "[alloy]\nlattice_parameter = 0.355\n")
+    proc = subprocess.Popen(command(["simulate", "long.toml", "-o", "out.h5"]), cwd=tmp_path,
+                            env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    pattern = f"synthapt-md-{HOST}~{proc.pid}~*"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        logs = list(Path(tempfile.gettempdir()).glob(f"{pattern}/log.lammps"))
+        if logs and "Step" in logs[0].read_text(errors="replace"):  # thermo output: MD runs
+            break
+        time.sleep(0.1)
+    assert proc.poll() is None, proc.communicate()
+    time.sleep(0.5)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert time.monotonic() - sent < 10
+    assert "Traceback" not in err and err.strip().splitlines()[-1] == "error: interrupted"
+    assert list(Path(tempfile.gettempdir()).glob(pattern)) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.toml"]

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from synthapt.commands.common import QUIET_HELP, console, progress_bar
+from synthapt.commands.common import console, progress_bar, quiet_option
 from synthapt.io.atomic import check_output_folder
 
 campaign_app = typer.Typer(help="Validation campaigns: run a suite of cases through Dask.",
@@ -42,7 +42,7 @@ def run(
     resume: bool = typer.Option(False, "--resume", help="Reuse finished cases in a used --out."),
     force: bool = typer.Option(False, "--force", help="Recompute this suite's cases in --out."),
     report: bool = typer.Option(True, "--report/--no-report", help="Write report.html."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
+    quiet: bool = quiet_option(),
 ) -> None:
     """Run every case of SUITE (simulate, emulate, segment, score) and aggregate the scores."""
     from synthapt.campaign import load_suite, run_campaign
@@ -84,7 +84,7 @@ def generate(
     slurm_config: Optional[Path] = typer.Option(None, help="SLURM options file (TOML or YAML)."),
     resume: bool = typer.Option(False, "--resume", help="Reuse finished cases in a used --out."),
     force: bool = typer.Option(False, "--force", help="Recompute this suite's cases in --out."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
+    quiet: bool = quiet_option(),
 ) -> None:
     """Write every case's dataset (HDF5 with ground truth, POS, ePOS, RRNG) and manifest.json."""
     from synthapt.campaign import generate as generate_suite

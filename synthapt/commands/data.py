@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from synthapt.commands.common import quiet_option
+
 RANGES_HELP = "Range file (.rrng or .rng) to range the ions with."
 
 
@@ -30,7 +32,7 @@ def register(app: typer.Typer) -> None:
         source: Path = typer.Argument(..., help="Input: .h5, .pos, .epos or .apt."),
         target: Path = typer.Argument(..., help="Output: .h5, .pos or .epos (by extension)."),
         ranges: Optional[Path] = typer.Option(None, "--ranges", "-r", help=RANGES_HELP),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
+        quiet: bool = quiet_option("Print nothing on success."),
     ) -> None:
         """Convert between POS, ePOS, APT6 (read only) and the synthapt HDF5 file."""
         from synthapt.io import convert_file

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from synthapt.commands.common import QUIET_HELP, console
+from synthapt.commands.common import console, quiet_option
 
 
 def score_table(case: dict[str, Any]) -> Table:
@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
             None, "--params", help="Scoring settings (TOML: profile_window, plateau_min, ..., nm)."),
         fail_under: list[str] = typer.Option(
             [], "--fail-under", help="METRIC=VALUE: exit 1 if any method scores worse (repeatable)."),
-        quiet: bool = typer.Option(False, "--quiet", help=QUIET_HELP),
+        quiet: bool = quiet_option(),
     ) -> None:
         """Score segmentations against the ground truth of a synthetic dataset."""
         from synthapt.scoring import (failed_thresholds, load_score_params, parse_thresholds,
@@ -92,7 +92,7 @@ def register(app: typer.Typer) -> None:
                       "them, or a campaign output folder."),
         out: Path = typer.Option(..., "-o", "--out", help="Report folder to write (index.html + PNG figures)."),
         title: str = typer.Option("synthapt validation report", "--title", help="Page title."),
-        quiet: bool = typer.Option(False, "--quiet", help=QUIET_HELP),
+        quiet: bool = quiet_option(),
     ) -> None:
         """Write an offline HTML report (figures, metric tables, provenance)."""
         from synthapt.report import load_results, write_report

@@ -347,6 +347,12 @@ def read_dataset(path: str | os.PathLike) -> APTDataset:
             ranges=ranges, epos=ions.get("epos"), pulse=ions.get("pulse"), truth=truth, metadata=metadata)
 
 
+def file_groups(path: str | os.PathLike) -> tuple[str, ...]:
+    """Names of the top-level entries of a synthapt HDF5 file (e.g. 'ions', 'specimen')."""
+    with _Reader(path) as f:
+        return tuple(f)
+
+
 def read_config(path: str | os.PathLike) -> str | None:
     """The TOML text stored in ``/config``, or None."""
     with _Reader(path) as f:
