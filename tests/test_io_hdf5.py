@@ -193,3 +193,33 @@ def test_memory_budget_refuses_large_arrays(rng, tmp_path, monkeypatch):
         read_dataset(path)
     monkeypatch.setenv("SYNTHAPT_MEMORY_BUDGET", "1G")
     assert read_dataset(path).n_ions == 20000
+
+
+def _tamper(path, name, data=None, attr=None):
+    with h5py.File(path, "a") as f:
+        if attr is not None:
+            f.attrs[attr[0]] = attr[1]
+        else:
+            del f[name]
+            f[name] = data
+
+
+@pytest.mark.parametrize("name, data, attr, message", [
+    ("ions/species", np.full(20000, 7, np.int16), None, r"APTDataset\.species: code 7 out of range \(0\.\.2 or -1"),
+    ("ions/positions", np.ones((20000, 3), np.complex64), None,
+     r"APTDataset\.positions: expected real numbers, got complex64"),
+    ("truth/phase", np.full(20000, 2, np.int8), None,
+     r"GroundTruth\.phase: code 2 out of range \(0\.\.1 or -1: -1 none, 0 matrix, 1 precipitate\)"),
+    ("truth/species", np.full(20000, 300, np.int32), None, r"GroundTruth\.species: code 300 out of range"),
+    ("specimen/phase", np.full(3000, -5, np.int8), None, r"Specimen\.phase: code -5 out of range"),
+    ("specimen/species", np.full(3000, 0.5), None, r"Specimen\.species: expected integer codes, got float64"),
+    (None, None, ("synthapt_schema", -3), r"impossible schema version -3"),
+])
+def test_impossible_values_refused_on_read_naming_the_file(rng, tmp_path, name, data, attr, message):
+    specimen = make_specimen(rng)
+    path = tmp_path / "t.h5"
+    write_dataset(path, make_dataset(rng, specimen), specimen=specimen)
+    _tamper(path, name, data, attr)
+    reader = read_specimen if name and name.startswith("specimen") else read_dataset
+    with pytest.raises(FormatError, match=rf"t\.h5: {message}"):
+        reader(path)

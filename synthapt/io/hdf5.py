@@ -296,6 +296,9 @@ class _Reader:
         if not isinstance(schema, int):
             self.file.close()
             raise FormatError(f"{p}: not a synthapt HDF5 file (no synthapt_schema attribute)")
+        if schema < 1:
+            self.file.close()
+            raise FormatError(f"{p}: impossible schema version {schema} (versions start at 1)")
         if schema > SCHEMA_VERSION:
             self.file.close()
             raise FormatError(f"{p}: written with schema version {schema}, this synthapt reads "
