@@ -53,7 +53,7 @@ def from_dict(cls: type[T], data: Any, where: str = "") -> T:
     unknown = sorted(set(data) - set(known))
     if unknown:
         raise ConfigError(
-            f"{label}: unknown key {_dotted(where, unknown[0])!r} (known: {', '.join(sorted(known))})")
+            f"unknown key {_dotted(where, unknown[0])!r} (known: {', '.join(sorted(known))})")
     kwargs = {name: _convert(hints[name], value, _dotted(where, name)) for name, value in data.items()}
     try:
         return cls(**kwargs)

@@ -11,6 +11,7 @@ from synthapt.apt.emulate import emulate
 from synthapt.apt.params import EmulationParams
 from synthapt.config import from_dict, read_toml
 from synthapt.data import APTDataset
+from synthapt.errors import ConfigError
 
 PathLike = str | os.PathLike
 
@@ -20,8 +21,10 @@ def load_params(path: PathLike | None = None, instrument: str | None = None) -> 
     data = read_toml(path) if path is not None else {}
     if instrument is not None:
         data = {**data, "instrument": instrument}
-    where = str(path) if path is not None else ""
-    return from_dict(EmulationParams, data, where)
+    try:
+        return from_dict(EmulationParams, data)
+    except ConfigError as exc:  # name the file, keep the keys as written in it
+        raise ConfigError(f"{path}: {exc}" if path is not None else str(exc)) from None
 
 
 OUTPUT_FORMATS = {"output": (".h5", ".hdf5"), "pos": (".pos",), "epos": (".epos",), "rrng": (".rrng",)}
