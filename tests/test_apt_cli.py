@@ -149,3 +149,22 @@ def test_outputs_checked_before_work_and_written_all_or_none(tmp_path, specimen_
     assert needle in line
     assert [p.name for p in tmp_path.iterdir()] == ["s.h5"]
     assert (tmp_path / "s.h5").read_bytes() == specimen_file.read_bytes()
+
+
+def test_output_name_and_folder_do_not_change_the_bytes(tmp_path, specimen_file):
+    from cli_run import synthapt
+
+    (tmp_path / "sub").mkdir()
+    for out in ("first.h5", "sub/second.h5"):
+        proc = synthapt("emulate", specimen_file, "-o", out, "--seed", "2", "-q", cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "first.h5").read_bytes() == (tmp_path / "sub" / "second.h5").read_bytes()
+    assert read_dataset(tmp_path / "first.h5").metadata["provenance"]["command_line"] == "synthapt emulate"
+
+
+def test_command_name_keeps_program_and_subcommands_only():
+    from synthapt.provenance import command_name
+
+    assert command_name(["/venv/bin/synthapt", "emulate", "s.h5", "-o", "e.h5"]) == "synthapt emulate"
+    assert command_name(["/src/synthapt/__main__.py", "campaign", "run", "quick", "--out", "/x"]) \
+        == "synthapt campaign run quick"
