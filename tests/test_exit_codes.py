@@ -113,3 +113,21 @@ def test_interrupt_stops_simulate_within_seconds_and_cleans_up(tmp_path):
     assert "Traceback" not in err and err.strip().splitlines()[-1] == "error: interrupted"
     assert list(Path(tempfile.gettempdir()).glob(pattern)) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["long.toml"]
+
+
+def test_help_shows_flags_as_flags_and_q_everywhere():
+    proc = synthapt("emulate", "--help")
+    assert proc.returncode == 0 and "<bool>" not in proc.stdout
+    assert "-q, --quiet" in proc.stdout
+    from synthapt.cli import app
+    from typer.main import get_command
+
+    def commands(group, path=()):
+        for name, cmd in getattr(group, "commands", {}).items():
+            yield from commands(cmd, (*path, name)) if hasattr(cmd, "commands") else [((*path, name), cmd)]
+
+    quiet = {path: [p for p in cmd.params if p.name == "quiet"] for path, cmd in commands(get_command(app))}
+    with_quiet = {path: options[0] for path, options in quiet.items() if options}
+    assert len(with_quiet) >= 10 and ("emulate",) in with_quiet and ("campaign", "run") in with_quiet
+    for path, option in with_quiet.items():
+        assert option.is_flag and "-q" in option.opts, path
