@@ -6,7 +6,7 @@ Builds ``--ions`` ions uniformly in a cube (about 60 ions/nm^3) with eight spher
 (Ni-Al, 8 / 24 at.% Al), per-ion truth, labels equal to the truth with 1 % flipped, and a
 marching-cubes mesh of the true spheres. Prints seconds (best of ``--repeat``) and million ions
 per second for: label scores, interface distance (incl. the dataset hull), true profile,
-interface coverage, proxigram (``synthapt.spatial.profiles``), profile scores, and the whole ``synthapt.metrics.score``.
+interface coverage, proxigram (``synthapt.spatial.profiles``), profile scores, and the whole ``synthapt.scoring.metrics.score``.
 """
 
 from __future__ import annotations

@@ -1,15 +1,15 @@
 """Command-line interface: ``synthapt COMMAND``. Each command is a thin wrapper over a public
 library function; commands live in ``synthapt/commands/`` and register themselves here.
 
-Any ``SynthaptError`` (bad input, failed external step) is printed as one line on stderr and the
-process exits with status 2, without a traceback.
+Exit status: 0 success, 1 a checked condition failed (``score --fail-under``), 2 a usage error
+or a ``SynthaptError`` (bad input, failed external step; one ``error:`` line on stderr, no
+traceback), 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
 
 import sys
 
-import click
 import typer
 
 from synthapt import __version__
@@ -22,6 +22,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,  # plain click help: flags shown as flags, not as '--quiet <bool>'
 )
 
 
@@ -41,20 +42,56 @@ for _module in COMMAND_MODULES:
     _module.register(app)
 
 
-def main() -> None:
-    """Entry point of the console script: run the app, turn package errors into exit code 2."""
+def _click_error_type() -> type[Exception]:
+    """click's ``ClickException``, whether typer vendors click (``typer._click``) or imports it."""
+    return next(cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "ClickException")
+
+
+CLICK_ERROR = _click_error_type()
+USAGE_EXIT = 2
+INTERRUPT_EXIT = 130
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _usage_error(exc: Exception) -> int:
+    """Print a click usage error as one ``error:`` line (help for a bare group); its exit code."""
+    if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group: its help was the message
+        exc.show()
+        return USAGE_EXIT
+    ctx = getattr(exc, "ctx", None)
+    hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    typer.echo(f"error: {_one_line(exc.format_message())}{hint}", err=True)
+    return int(getattr(exc, "exit_code", USAGE_EXIT))
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``) and return its exit status:
+    0 success, 1 a checked condition failed (``score --fail-under``), 2 a usage error or a
+    ``SynthaptError`` (one ``error:`` line on stderr, no traceback), 130 interrupted."""
     try:
-        app(standalone_mode=False)
+        code = app(args=argv, prog_name="synthapt", standalone_mode=False)
     except SynthaptError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        typer.echo(f"error: {_one_line(str(exc))}", err=True)
+        return USAGE_EXIT
     except (typer.Abort, KeyboardInterrupt):
-        typer.echo("aborted", err=True)
-        sys.exit(130)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors and the like
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+        typer.echo("error: interrupted", err=True)
+        return INTERRUPT_EXIT
+    except typer.Exit as exc:  # older typer lets it through in non-standalone mode
+        return int(exc.exit_code)
+    except CLICK_ERROR as exc:
+        return _usage_error(exc)
+    except OSError as exc:  # the system refused (permissions, full disk): not a bug to trace
+        where = f"{exc.filename}: " if exc.filename else ""
+        typer.echo(f"error: {where}{exc.strerror or exc}", err=True)
+        return USAGE_EXIT
+    if code == INTERRUPT_EXIT:  # recent typer turns KeyboardInterrupt into Exit(130)
+        typer.echo("error: interrupted", err=True)
+    return code if isinstance(code, int) else 0
+
+
+def main() -> None:
+    """Entry point of the console script and of ``python -m synthapt``."""
+    sys.exit(run())

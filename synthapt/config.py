@@ -35,6 +35,9 @@ def read_toml(path: str | Path) -> dict:
         raise ConfigError(f"{p}: file not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML (not UTF-8 text: byte {exc.object[exc.start]:#04x} "
+                          f"at offset {exc.start}); save it as UTF-8") from None
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read ({exc.strerror})") from None
 
@@ -51,7 +54,7 @@ def from_dict(cls: type[T], data: Any, where: str = "") -> T:
     unknown = sorted(set(data) - set(known))
     if unknown:
         raise ConfigError(
-            f"{label}: unknown key {_dotted(where, unknown[0])!r} (known: {', '.join(sorted(known))})")
+            f"unknown key {_dotted(where, unknown[0])!r} (known: {', '.join(sorted(known))})")
     kwargs = {name: _convert(hints[name], value, _dotted(where, name)) for name, value in data.items()}
     try:
         return cls(**kwargs)

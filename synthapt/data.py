@@ -37,6 +37,38 @@ def _check_finite(name: str, arr: np.ndarray) -> None:
         raise SynthaptError(f"{name}: {bad} non-finite (NaN/inf) values")
 
 
+def _real(name: str, arr: Any, dtype: Any) -> np.ndarray:
+    """``arr`` as ``dtype``; SynthaptError if it holds complex numbers, text or objects."""
+    raw = np.asarray(arr)
+    if raw.dtype.kind not in "biuf":
+        raise SynthaptError(f"{name}: expected real numbers, got {raw.dtype} values")
+    return raw.astype(dtype, copy=False)
+
+
+def _codes(name: str, arr: Any, dtype: Any, allowed: tuple[int, int], extra: tuple[int, ...] = (),
+           meaning: str = "") -> np.ndarray:
+    """Integer codes ``arr`` as ``dtype``, each in ``allowed`` (inclusive bounds) or in ``extra``;
+    SynthaptError naming the first offending value otherwise (checked before the cast)."""
+    raw = np.asarray(arr)
+    whole = raw.dtype.kind in "biu" or (raw.dtype.kind == "f" and bool(np.all(np.mod(raw, 1) == 0)))
+    if not whole:
+        raise SynthaptError(f"{name}: expected integer codes, got {raw.dtype} values")
+    lo, hi = allowed
+    bad = (raw < lo) | (raw > hi)
+    for value in extra:
+        bad &= raw != value
+    if bad.any():
+        what = f"{lo}..{hi}" if lo <= hi else "none"
+        if extra:
+            what += " or " + ", ".join(map(str, extra))
+        raise SynthaptError(f"{name}: code {raw[bad].flat[0]} out of range ({what}{meaning})")
+    return raw.astype(dtype, copy=False)
+
+
+PHASE_CODES = (NO_PHASE, 0, 1)
+"""-1 none (background ions), 0 matrix, 1 precipitate."""
+
+
 @dataclass(frozen=True, eq=False)
 class Specimen:
     """Ground-truth atoms.
@@ -62,19 +94,22 @@ class Specimen:
     truth_profile: Profile | None = None
 
     def __post_init__(self) -> None:
-        pos = np.asarray(self.positions, dtype=np.float64)
+        pos = _real("Specimen.positions", self.positions, np.float64)
         if pos.ndim != 2 or pos.shape[1] != 3:
             raise SynthaptError(f"Specimen.positions: expected shape (N, 3), got {pos.shape}")
         _check_finite("Specimen.positions", pos)
         n = len(pos)
         _check_len("Specimen.species", self.species, n)
         _check_len("Specimen.phase", self.phase, n)
-        box = np.asarray(self.box, dtype=np.float64).reshape(3)
+        box = _real("Specimen.box", self.box, np.float64).reshape(3)
         if not (np.isfinite(box).all() and (box > 0).all()):
             raise SynthaptError(f"Specimen.box: edge lengths must be positive nm, got {box}")
         object.__setattr__(self, "positions", pos)
-        object.__setattr__(self, "species", np.asarray(self.species, dtype=np.int16))
-        object.__setattr__(self, "phase", np.asarray(self.phase, dtype=np.int8))
+        object.__setattr__(self, "species", _codes("Specimen.species", self.species, np.int16,
+                                                   (0, len(self.species_names) - 1),
+                                                   meaning=" of the species names"))
+        object.__setattr__(self, "phase", _codes("Specimen.phase", self.phase, np.int8, (0, 1),
+                                                 (NO_PHASE,), ": -1 none, 0 matrix, 1 precipitate"))
         object.__setattr__(self, "box", box)
         object.__setattr__(self, "species_names", tuple(self.species_names))
 
@@ -116,10 +151,15 @@ class GroundTruth:
         n = len(self.source_atom)
         for name in ("species", "phase", "position"):
             _check_len(f"GroundTruth.{name}", getattr(self, name), n)
-        object.__setattr__(self, "source_atom", np.asarray(self.source_atom, dtype=np.int64))
-        object.__setattr__(self, "species", np.asarray(self.species, dtype=np.int16))
-        object.__setattr__(self, "phase", np.asarray(self.phase, dtype=np.int8))
-        object.__setattr__(self, "position", np.asarray(self.position, dtype=np.float64).reshape(n, 3))
+        object.__setattr__(self, "source_atom", _codes("GroundTruth.source_atom", self.source_atom,
+                                                       np.int64, (-1, np.iinfo(np.int64).max)))
+        object.__setattr__(self, "species", _codes(
+            "GroundTruth.species", self.species, np.int16, (0, len(self.species_names) - 1),
+            (NO_PHASE,), " of the species names; -1 background"))
+        object.__setattr__(self, "phase", _codes("GroundTruth.phase", self.phase, np.int8, (0, 1),
+                                                 (NO_PHASE,), ": -1 none, 0 matrix, 1 precipitate"))
+        object.__setattr__(self, "position",
+                           _real("GroundTruth.position", self.position, np.float64).reshape(n, 3))
         object.__setattr__(self, "species_names", tuple(self.species_names))
         if self.box is not None:
             object.__setattr__(self, "box", np.asarray(self.box, dtype=np.float64).reshape(3))
@@ -162,11 +202,11 @@ class APTDataset:
     metadata: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        pos = np.asarray(self.positions, dtype=np.float32)
+        pos = _real("APTDataset.positions", self.positions, np.float32)
         if pos.ndim != 2 or pos.shape[1] != 3:
             raise SynthaptError(f"APTDataset.positions: expected shape (M, 3), got {pos.shape}")
         n = len(pos)
-        mq = np.asarray(self.mass_to_charge, dtype=np.float32).reshape(-1)
+        mq = _real("APTDataset.mass_to_charge", self.mass_to_charge, np.float32).reshape(-1)
         _check_len("APTDataset.mass_to_charge", mq, n)
         _check_finite("APTDataset.positions", pos)
         _check_finite("APTDataset.mass_to_charge", mq)
@@ -174,7 +214,9 @@ class APTDataset:
         object.__setattr__(self, "mass_to_charge", mq)
         if self.species is not None:
             _check_len("APTDataset.species", self.species, n)
-            object.__setattr__(self, "species", np.asarray(self.species, dtype=np.int16))
+            object.__setattr__(self, "species", _codes(
+                "APTDataset.species", self.species, np.int16, (0, len(self.species_names) - 1),
+                (UNRANGED,), " of the species names; -1 unranged"))
         if self.pulse is not None:
             _check_len("APTDataset.pulse", self.pulse, n)
             object.__setattr__(self, "pulse", np.asarray(self.pulse, dtype=np.int64))

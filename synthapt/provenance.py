@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import os
 import platform
+import re
 import sys
 from pathlib import Path
 
@@ -27,11 +29,26 @@ def library_versions() -> dict[str, str]:
     return out
 
 
+def command_name(argv: list[str] | None = None) -> str:
+    """The program and subcommand words of ``argv`` (default ``sys.argv``), e.g. 'synthapt
+    campaign run quick': file paths and option values are left out, so the bytes of an output do
+    not depend on its name or folder (what determines its content, config, seed and versions, is
+    recorded separately)."""
+    argv = sys.argv if argv is None else argv
+    program = os.path.basename(argv[0]) if argv else ""
+    words = ["synthapt" if program in ("synthapt", "__main__.py") else program]
+    for arg in argv[1:]:
+        if not re.fullmatch(r"[a-z][a-z0-9_-]*", arg):
+            break
+        words.append(arg)
+    return " ".join(w for w in words if w)
+
+
 def provenance(seed: int | None = None, **extra) -> dict:
     """A JSON-serialisable provenance dict for a stage's output."""
     record = {
         "synthapt_version": __version__,
-        "command_line": " ".join(sys.argv),
+        "command_line": command_name(),
         "libraries": library_versions(),
     }
     if seed is not None:

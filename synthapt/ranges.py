@@ -52,6 +52,11 @@ def parse_formula(text: str) -> dict[str, int] | None:
     return out
 
 
+MAX_ATOMS_PER_ION = 255
+"""Largest atom count of one element in a ranged ion (molecular ions hold a few atoms; the
+per-range element counts are stored as small integers)."""
+
+
 @dataclass(frozen=True)
 class Range:
     """One m/q window ``lo <= m/q < hi`` (Da) of ion ``ion`` with atoms ``composition``.
@@ -90,6 +95,9 @@ class Range:
             if isinstance(count, bool) or int(count) != count or int(count) <= 0:
                 raise FormatError(f"{label}: atom count of {el} must be a positive integer, got {count!r}")
             comp[el] = comp.get(el, 0) + int(count)
+            if comp[el] > MAX_ATOMS_PER_ION:
+                raise FormatError(f"{label}: {comp[el]} atoms of {el} in one ion; at most "
+                                  f"{MAX_ATOMS_PER_ION} (molecular ions hold a few atoms)")
         color = str(self.color).lstrip("#").upper()
         if len(color) != 6 or any(c not in "0123456789ABCDEF" for c in color):
             raise FormatError(f"{label}: colour must be RRGGBB hex, got {self.color!r}")

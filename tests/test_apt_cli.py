@@ -132,3 +132,39 @@ def test_cli_missing_specimen(tmp_path):
     proc = cli("emulate", str(tmp_path / "nope.h5"), "-o", str(tmp_path / "out.h5"), "--quiet")
     assert proc.returncode == 2 and "nope.h5" in proc.stderr and "Traceback" not in proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("outputs, needle", [
+    (["-o", "e.h5", "--pos", "nope/e.pos"], "nope/e.pos: output folder nope does not exist"),
+    (["-o", "e.txt"], "e.txt: unknown output file extension '.txt' (known: .h5, .hdf5)"),
+    (["-o", "e.h5", "--epos", "e.pos"], "e.pos: unknown epos file extension '.pos'"),
+    (["-o", "e.h5", "--pos", "x.pos", "--rrng", "nope/x.rrng"], "nope/x.rrng: output folder"),
+    (["-o", "s.h5"], "s.h5: is also an input"),
+])
+def test_outputs_checked_before_work_and_written_all_or_none(tmp_path, specimen_file, outputs, needle):
+    from cli_run import assert_clean_error, synthapt
+
+    (tmp_path / "s.h5").write_bytes(specimen_file.read_bytes())
+    line = assert_clean_error(synthapt("emulate", "s.h5", *outputs, "-q", cwd=tmp_path))
+    assert needle in line
+    assert [p.name for p in tmp_path.iterdir()] == ["s.h5"]
+    assert (tmp_path / "s.h5").read_bytes() == specimen_file.read_bytes()
+
+
+def test_output_name_and_folder_do_not_change_the_bytes(tmp_path, specimen_file):
+    from cli_run import synthapt
+
+    (tmp_path / "sub").mkdir()
+    for out in ("first.h5", "sub/second.h5"):
+        proc = synthapt("emulate", specimen_file, "-o", out, "--seed", "2", "-q", cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "first.h5").read_bytes() == (tmp_path / "sub" / "second.h5").read_bytes()
+    assert read_dataset(tmp_path / "first.h5").metadata["provenance"]["command_line"] == "synthapt emulate"
+
+
+def test_command_name_keeps_program_and_subcommands_only():
+    from synthapt.provenance import command_name
+
+    assert command_name(["/venv/bin/synthapt", "emulate", "s.h5", "-o", "e.h5"]) == "synthapt emulate"
+    assert command_name(["/src/synthapt/__main__.py", "campaign", "run", "quick", "--out", "/x"]) \
+        == "synthapt campaign run quick"

@@ -79,3 +79,17 @@ def test_isotope_table_matches_standard_atomic_weights():
 def test_default_charge_states_sum_to_one():
     for element in ELEMENTS:
         assert sum(SpectrumParams().charge_fractions(element)) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[shape]\nfoo = 1\n", "p.toml: unknown key 'shape.foo' (known: apex_radius, enabled, kind, shank_angle)"),
+    ("foo = 1\n", "p.toml: unknown key 'foo' (known: background, "),
+    ('[shape]\napex_radius = "x"\n', "p.toml: shape.apex_radius: expected a number, got 'x'"),
+])
+def test_parameter_file_errors_name_the_file_and_the_key_as_written(tmp_path, text, message):
+    from synthapt.io.apt_files import load_params
+
+    (tmp_path / "p.toml").write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_params(tmp_path / "p.toml")
+    assert str(info.value).startswith(f"{tmp_path}/{message}")

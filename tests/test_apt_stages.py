@@ -356,3 +356,15 @@ def test_uniform_fill_takes_float32_uniform_values():
     assert u.min() >= 0 and u.max() < 1 and np.array_equal(k, np.round(k))
     assert abs(u.mean() - 0.5) < 4 * np.sqrt(1 / 12 / len(u))
     assert np.histogram(u, bins=10, range=(0, 1))[0].min() > 19_000
+
+
+def test_ion_count_beyond_the_memory_budget_is_refused_first(monkeypatch):
+    specimen = lattice_specimen((5, 5, 5), seed=1)  # 500 atoms
+    params = bare(background=BackgroundParams(fraction=0.9999))
+    monkeypatch.setenv("SYNTHAPT_MEMORY_BUDGET", "100M")
+    with pytest.raises(SynthaptError) as info:
+        emulate(specimen, params, seed=0)
+    assert str(info.value) == ("background.fraction: 0.9999 on 500 atoms (up to 5,000,000 ions) "
+                               "needs 1.2 GiB, more than the memory budget of 100.0 MiB "
+                               "(set SYNTHAPT_MEMORY_BUDGET to change it)")
+    assert emulate(specimen, bare(background=BackgroundParams(fraction=0.5)), seed=0).n_ions == 1000

@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "synthapt"
 
 LAYERS = [
     ("synthapt", "synthapt.errors", "synthapt.config", "synthapt.data", "synthapt.provenance",
-     "synthapt.ranges"),
+     "synthapt.ranges", "synthapt.memory", "synthapt.tempfiles"),
     ("synthapt.structures",),
     ("synthapt.md",),
     ("synthapt.apt",),

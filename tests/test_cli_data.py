@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from synthapt.cli import app
 from synthapt.data import APTDataset, Specimen, dataclass_arrays_equal
-from synthapt.errors import FormatError
+from synthapt.errors import FormatError, SynthaptError
 from synthapt.io import load_dataset
 from synthapt.io.epos import write_epos
 from synthapt.io.hdf5 import write_specimen
@@ -140,3 +140,26 @@ def test_info_reports_ground_truth(rng, tmp_path):
     assert "ground truth: present (ions by true phase: background 25.00 %, matrix 50.00 %, precipitate 25.00 %)" \
         in result.output
     assert "main m/q peaks (Da): 29.0" in result.output
+
+
+def test_convert_h5_keeps_config_and_embedded_specimen(rng, tmp_path):
+    from synthapt.io.hdf5 import file_groups, read_config, read_specimen, write_dataset
+
+    ds = spectrum_dataset(rng, n=300)
+    specimen = Specimen(positions=rng.uniform(0, 4, (50, 3)), species=rng.integers(0, 2, 50),
+                        species_names=("Ni", "Al"), phase=np.zeros(50, np.int8), box=[4, 4, 4])
+    write_dataset(tmp_path / "a.h5", ds, config='instrument = "eikos"\n', specimen=specimen)
+    result = runner.invoke(app, ["convert", "-q", str(tmp_path / "a.h5"), str(tmp_path / "b.h5")])
+    assert result.exit_code == 0, result.output
+    assert read_config(tmp_path / "b.h5") == 'instrument = "eikos"\n'
+    assert set(file_groups(tmp_path / "b.h5")) == set(file_groups(tmp_path / "a.h5"))
+    assert dataclass_arrays_equal(read_specimen(tmp_path / "b.h5"), specimen)
+    assert (tmp_path / "b.h5").read_bytes() == (tmp_path / "a.h5").read_bytes()
+
+
+def test_convert_refuses_its_input_as_output(rng, tmp_path):
+    write_inputs(rng, tmp_path)
+    before = (tmp_path / "run.epos").read_bytes()
+    result = runner.invoke(app, ["convert", str(tmp_path / "run.epos"), str(tmp_path / "run.epos")])
+    assert isinstance(result.exception, SynthaptError) and "is also an input" in str(result.exception)
+    assert (tmp_path / "run.epos").read_bytes() == before

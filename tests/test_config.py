@@ -3,7 +3,7 @@ from typing import Literal
 
 import pytest
 
-from synthapt.config import config_hash, from_dict, to_dict
+from synthapt.config import config_hash, from_dict, read_toml, to_dict
 from synthapt.errors import ConfigError
 
 
@@ -40,3 +40,14 @@ def test_round_trip_and_hash_order_independent():
 def test_bad_values_name_the_key(data, message):
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
         from_dict(Outer, data)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b'seed = 3\nname = "\xff\xfe"\n',
+     r"c\.toml: not valid TOML \(not UTF-8 text: byte 0xff at offset 17\); save it as UTF-8"),
+    (b"seed = = 3\n", r"c\.toml: not valid TOML \(Invalid value"),
+])
+def test_unreadable_toml_is_one_config_error(tmp_path, content, message):
+    (tmp_path / "c.toml").write_bytes(content)
+    with pytest.raises(ConfigError, match=message):
+        read_toml(tmp_path / "c.toml")

@@ -98,3 +98,17 @@ def test_apt6_errors(rng, tmp_path):
     (tmp_path / "nopos.apt").write_bytes(head + section("Mass", "Da", np.full((10, 1), 27.0, "<f4"), 3))
     with pytest.raises(FormatError, match="no readable 'Position' section"):
         read_apt6(tmp_path / "nopos.apt")
+
+
+def test_eight_bit_float_section_is_a_format_error(rng, tmp_path):
+    path = tmp_path / "f8.apt"
+    write_apt6(path, rng.uniform(0, 10, (20, 3)), rng.uniform(1, 60, 20))
+    raw = bytearray(path.read_bytes())
+    mass_head = FILE_HEADER.itemsize  # the first section is "Mass"
+    bits_at = mass_head + SECTION_HEADER.fields["iDataTypeSize"][1]
+    record_at = mass_head + SECTION_HEADER.fields["iRecordSize"][1]
+    raw[bits_at: bits_at + 4] = np.int32(8).tobytes()
+    raw[record_at: record_at + 4] = np.int32(1).tobytes()
+    path.write_bytes(bytes(raw))
+    with pytest.raises(FormatError, match=r"f8\.apt: section 'Mass': 8-bit floating-point records"):
+        read_apt6(path)

@@ -160,3 +160,66 @@ def test_inconsistent_arrays_name_the_file(tmp_path):
         f["ions/mass_to_charge"] = np.ones(2, np.float32)
     with pytest.raises(FormatError, match=r"d\.h5: APTDataset\.mass_to_charge: length 2 does not match 3"):
         read_dataset(tmp_path / "d.h5")
+
+
+def _forge(path, name, shape, **options):
+    """Replace dataset ``name`` by one declaring ``shape`` float32 with only its first rows written."""
+    write_dataset(path, APTDataset(positions=np.zeros((10, 3)), mass_to_charge=np.ones(10)))
+    with h5py.File(path, "a") as f:
+        del f[name]
+        f.create_dataset(name, shape=shape, dtype=np.float32, **options)[:10] = 1.0
+    return path
+
+
+@pytest.mark.parametrize("shape, options, declared", [
+    ((2**29, 3), {"chunks": (1 << 16, 3)}, "6.0 GiB"),                        # unfiltered
+    ((2**29, 3), {"chunks": (1 << 16, 3), "compression": "gzip"}, "6.0 GiB"),  # gzip bomb
+    ((2**40, 3), {"chunks": (1 << 20, 3), "compression": "gzip"}, "12.0 TiB"),
+])
+def test_declared_sizes_beyond_the_file_are_refused_before_reading(tmp_path, shape, options, declared):
+    path = _forge(tmp_path / "forged.h5", "ions/positions", shape, **options)
+    assert path.stat().st_size < 1 << 20
+    with pytest.raises(FormatError, match=rf"forged\.h5: /ions/positions \({shape[0]} x 3 float32\): "
+                                          rf"declares {declared} of data, but the file"):
+        read_dataset(path)
+
+
+def test_memory_budget_refuses_large_arrays(rng, tmp_path, monkeypatch):
+    path = tmp_path / "d.h5"
+    write_dataset(path, make_dataset(rng, make_specimen(rng)))
+    monkeypatch.setenv("SYNTHAPT_MEMORY_BUDGET", "100K")
+    with pytest.raises(SynthaptError, match=r"d\.h5: /ions/positions \(20000 x 3 float32\) needs "
+                                            r"234\.4 KiB, more than the memory budget of 100\.0 KiB"):
+        read_dataset(path)
+    monkeypatch.setenv("SYNTHAPT_MEMORY_BUDGET", "1G")
+    assert read_dataset(path).n_ions == 20000
+
+
+def _tamper(path, name, data=None, attr=None):
+    with h5py.File(path, "a") as f:
+        if attr is not None:
+            f.attrs[attr[0]] = attr[1]
+        else:
+            del f[name]
+            f[name] = data
+
+
+@pytest.mark.parametrize("name, data, attr, message", [
+    ("ions/species", np.full(20000, 7, np.int16), None, r"APTDataset\.species: code 7 out of range \(0\.\.2 or -1"),
+    ("ions/positions", np.ones((20000, 3), np.complex64), None,
+     r"APTDataset\.positions: expected real numbers, got complex64"),
+    ("truth/phase", np.full(20000, 2, np.int8), None,
+     r"GroundTruth\.phase: code 2 out of range \(0\.\.1 or -1: -1 none, 0 matrix, 1 precipitate\)"),
+    ("truth/species", np.full(20000, 300, np.int32), None, r"GroundTruth\.species: code 300 out of range"),
+    ("specimen/phase", np.full(3000, -5, np.int8), None, r"Specimen\.phase: code -5 out of range"),
+    ("specimen/species", np.full(3000, 0.5), None, r"Specimen\.species: expected integer codes, got float64"),
+    (None, None, ("synthapt_schema", -3), r"impossible schema version -3"),
+])
+def test_impossible_values_refused_on_read_naming_the_file(rng, tmp_path, name, data, attr, message):
+    specimen = make_specimen(rng)
+    path = tmp_path / "t.h5"
+    write_dataset(path, make_dataset(rng, specimen), specimen=specimen)
+    _tamper(path, name, data, attr)
+    reader = read_specimen if name and name.startswith("specimen") else read_dataset
+    with pytest.raises(FormatError, match=rf"t\.h5: {message}"):
+        reader(path)

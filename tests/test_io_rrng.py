@@ -141,3 +141,18 @@ def test_rng_custom_column_and_errors(tmp_path):
     (tmp_path / "e.rng").write_text("1 3\nAl\n---- Al\n. 26.9 27.1 1\n")
     with pytest.raises(FormatError, match="declares 3 ranges but lists 1"):
         read_rng(tmp_path / "e.rng")
+
+
+@pytest.mark.parametrize("name, text", [
+    ("big.rrng", "[Ions]\nNumber=1\nIon1=Al\n[Ranges]\nNumber=1\n"
+                 "Range1=26.5 27.5 Vol:0.0166 Al:3000000000 Color:FF0000\n"),
+    ("name.rrng", "[Ions]\nNumber=1\nIon1=Al\n[Ranges]\nNumber=1\n"
+                  "Range1=26.5 27.5 Vol:0.0166 Name:Al2147483648 Color:FF0000\n"),
+    ("big.rng", "1 1\nAl\nAl 1.0 0.0 0.0\n---- Al\n. 26.5 27.5 3000000000\n"),
+])
+def test_atom_counts_beyond_an_ion_are_refused_on_read(tmp_path, name, text):
+    (tmp_path / name).write_text(text)
+    reader = read_rrng if name.endswith(".rrng") else read_rng
+    with pytest.raises(FormatError, match=rf"{name.replace('.', '[.]')}: line \d+: .* atoms of Al in "
+                                          r"one ion; at most 255"):
+        reader(tmp_path / name)

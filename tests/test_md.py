@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from synthapt.config import from_dict
 from synthapt.data import MATRIX, PRECIPITATE, dataclass_arrays_equal
-from synthapt.errors import ConfigError, SimulationError
+from synthapt.errors import ConfigError, SimulationError, SynthaptError
 from synthapt.md import SimulationConfig, simulate
 from synthapt.md.bulk import bulk_lattice_parameter
 from synthapt.structures.potentials import potentials_dir
@@ -215,6 +215,19 @@ def test_bad_config_is_one_line_config_error(change, message):
     assert "\n" not in str(info.value)
 
 
+def test_atom_count_beyond_the_memory_budget_refused_before_building(monkeypatch):
+    data = {"structure": {"box": [1000.0, 1000.0, 1000.0], "geometry": LAYERED}}
+    with pytest.raises(SynthaptError, match=r"structure.box: \[1000.0, 1000.0, 1000.0\] nm \(about "
+                                            r"93,280,467,172 atoms\) needs 86.9 TiB, more than the "
+                                            r"memory budget of"):
+        from_dict(SimulationConfig, data)
+    small = {"structure": {"box": [3.5, 3.5, 3.5], "geometry": LAYERED}}
+    assert from_dict(SimulationConfig, small).estimated_atoms() == 4 * 10 ** 3
+    monkeypatch.setenv("SYNTHAPT_MEMORY_BUDGET", "3M")  # 4,000 atoms x 1 KiB = 3.9 MiB
+    with pytest.raises(SynthaptError, match="about 4,000 atoms"):
+        from_dict(SimulationConfig, small)
+
+
 def _broken_potential(tmp_path: Path, kind: str) -> Path:
     lines = (potentials_dir() / "NiAlH_jea.eam.alloy").read_text().splitlines()
     if kind == "truncated":
@@ -262,3 +275,30 @@ def test_interconnected_network_fraction_and_truth():
     d = specimen.geometry.signed_distance(specimen.positions)
     clear = np.abs(d) > 0.05
     np.testing.assert_array_equal(d[clear] > 0, specimen.phase[clear] == PRECIPITATE)
+
+
+def test_lammps_word_refuses_what_lammps_would_interpret():
+    from synthapt.md.lammps_runtime import lammps_word
+
+    assert lammps_word("/data/NiAl.eam.alloy", "x") == "/data/NiAl.eam.alloy"
+    for text, shown in [("a b", "' '"), ("a\nshell ls", "'\\n'"), ("${x}", "'$'"), ("a&", "'&'"),
+                        ('a"b', "'\"'"), ("a#b", "'#'"), ("a\x00b", "'\\x00'"), ("", "empty")]:
+        with pytest.raises(ConfigError, match="x: ") as info:
+            lammps_word(text, "x")
+        assert shown in str(info.value) and "\n" not in str(info.value)
+
+
+def test_potential_name_cannot_inject_lammps_commands(tmp_path):
+    """A potential file whose name carries a newline and a ``shell`` command (with a plain file
+    of the first line's name beside it, so the injected input would run) is refused, nothing runs."""
+    from cli_run import assert_clean_error, synthapt
+
+    crafted = "p.eam.alloy Ni Al\nshell touch PWNED\n#"
+    source = potentials_dir() / "NiAlH_jea.eam.alloy"
+    for name in (crafted, "p.eam.alloy"):
+        (tmp_path / name).write_bytes(source.read_bytes())
+    _write_config(tmp_path / "c.toml", TINY + '[alloy]\npotential = "p.eam.alloy Ni Al\\nshell touch '
+                                              'PWNED\\n#"\nlattice_parameter = 0.355\n')
+    line = assert_clean_error(synthapt("simulate", "c.toml", "-o", "o.h5", "--quiet", cwd=tmp_path))
+    assert "alloy.potential" in line and "cannot go into a LAMMPS input" in line
+    assert not (tmp_path / "PWNED").exists() and not (tmp_path / "o.h5").exists()

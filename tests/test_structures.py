@@ -12,7 +12,8 @@ from synthapt.structures import (
     Complement, Gyroid, Intersection, IsolatedSpec, Layered, Particles, Union, build_geometry,
     geometry_from_dict, gyroid_for_fraction, place_particles,
 )
-from synthapt.structures.isolated import ellipsoid_distance
+from synthapt.structures.build import check_geometry_spec
+from synthapt.structures.isolated import RSA_LIMIT, ellipsoid_distance
 
 BOX = np.array([10.0, 10.0, 10.0])
 
@@ -103,6 +104,16 @@ def test_impossible_volume_fraction_is_a_config_error():
                        BOX, np.random.default_rng(0))
     with pytest.raises(ConfigError, match="radius"):
         build_geometry({"kind": "isolated", "radius": 6.0, "count": 1}, BOX, np.random.default_rng(0))
+
+
+def test_too_many_particles_refused_before_placing():
+    spec = {"kind": "isolated", "radius": 1.5, "min_gap": 0.5, "count": 10**9}
+    with pytest.raises(ConfigError, match=r"geometry.count: 1000000000 particles .* at most about \d+"):
+        check_geometry_spec(spec, BOX)
+    room = RSA_LIMIT * np.prod(BOX) / (4 / 3 * np.pi * 1.75 ** 3)  # median bounding sphere + gap/2
+    check_geometry_spec({**spec, "count": int(room)}, BOX)
+    with pytest.raises(ConfigError, match="geometry.count"):
+        check_geometry_spec({**spec, "count": int(room) + 1}, BOX)
 
 
 def test_gyroid_fraction_periodicity_and_known_distances():

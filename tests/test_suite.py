@@ -15,7 +15,7 @@ from synthapt.config import from_dict
 from synthapt.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
-SUITES = ROOT / "validation" / "suites"
+SUITES = ROOT / "synthapt" / "suites"
 TINY = Path(__file__).parent / "data" / "campaign_tiny.toml"
 
 LAYER = {"kind": "layered", "thicknesses": [1.4], "centers": [1.4]}
@@ -30,7 +30,7 @@ def suite(**changes):
 
 
 def test_paper_suite_is_the_full_grid():
-    paper = load_suite("paper")  # built-in name resolves to validation/suites/paper.toml
+    paper = load_suite("paper")  # built-in name resolves to synthapt/suites/paper.toml
     assert paper.version == 1 and paper.name == "paper"
     assert len(paper.cases) == 27
     assert len({c.hash for c in paper.cases}) == 27

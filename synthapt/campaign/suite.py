@@ -1,6 +1,6 @@
 """Validation suites: a versioned base case plus a grid of overrides -> cases (``CaseConfig``).
 
-A suite file (TOML, see ``validation/suites/``) holds ``suite_version``, ``name``, an optional
+A suite file (TOML, see ``synthapt/suites/``) holds ``suite_version``, ``name``, an optional
 ``description``, a ``[base]`` case (a ``CaseConfig``) and a ``[grid]`` of axes whose cartesian
 product gives the cases. An axis is either a dotted key with a list of values::
 
@@ -32,7 +32,7 @@ from synthapt.config import from_dict, read_toml
 from synthapt.errors import ConfigError
 
 SUITE_KEYS = ("suite_version", "name", "description", "base", "grid")
-BUILTIN_SUITES = Path(__file__).resolve().parents[2] / "validation" / "suites"
+BUILTIN_SUITES = Path(__file__).resolve().parents[1] / "suites"  # package data: synthapt/suites/
 
 
 @dataclass(frozen=True)

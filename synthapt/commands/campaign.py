@@ -11,10 +11,11 @@ from typing import Callable, Optional
 import typer
 
 from synthapt.campaign.cluster import SlurmOptions, load_slurm_options
-from synthapt.commands.common import QUIET_HELP, console, progress_bar
 from synthapt.campaign.run import generate as generate_suite
 from synthapt.campaign.run import run_campaign
 from synthapt.campaign.suite import load_suite
+from synthapt.commands.common import console, progress_bar, quiet_option
+from synthapt.io.atomic import check_output_folder
 
 campaign_app = typer.Typer(help="Validation campaigns: run a suite of cases through Dask.",
                            no_args_is_help=True)
@@ -84,11 +85,12 @@ def run(
     resume: bool = typer.Option(False, "--resume", help="Reuse finished cases in a used --out."),
     force: bool = typer.Option(False, "--force", help="Recompute this suite's cases in --out."),
     report: bool = typer.Option(True, "--report/--no-report", help="Write report.html."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
+    quiet: bool = quiet_option(),
     cluster: ClusterChoice = ClusterChoice(),
 ) -> None:
     """Run every case of SUITE (simulate, emulate, segment, score) and aggregate the scores."""
     loaded = load_suite(suite)
+    check_output_folder(out)
     with progress_bar(quiet) as progress:
         outcome = run_campaign(loaded, out, **cluster.kwargs(), resume=resume, force=force,
                                progress=progress, report=report)
@@ -111,11 +113,12 @@ def generate(
     out: Path = typer.Option(..., "--out", "-o", help="Output folder."),
     resume: bool = typer.Option(False, "--resume", help="Reuse finished cases in a used --out."),
     force: bool = typer.Option(False, "--force", help="Recompute this suite's cases in --out."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
+    quiet: bool = quiet_option(),
     cluster: ClusterChoice = ClusterChoice(),
 ) -> None:
     """Write every case's dataset (HDF5 with ground truth, POS, ePOS, RRNG) and manifest.json."""
     loaded = load_suite(suite)
+    check_output_folder(out)
     with progress_bar(quiet) as progress:
         manifest = generate_suite(loaded, out, **cluster.kwargs(), resume=resume, force=force,
                                   progress=progress)

@@ -1,14 +1,20 @@
-"""Helpers shared by CLI commands: error-raising wrapper for tests, quiet-aware progress."""
+"""Helpers shared by CLI commands: the --quiet flag, quiet-aware console and progress."""
 
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from typing import Any, Iterator
 
+import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 QUIET_HELP = "Hide progress bars and summaries."
+
+
+def quiet_option(help: str = QUIET_HELP) -> Any:
+    """The ``--quiet`` / ``-q`` flag every command that reports progress takes."""
+    return typer.Option(False, "--quiet", "-q", help=help)
 
 
 def console(quiet: bool = False) -> Console:

@@ -8,6 +8,7 @@ from typing import Optional
 
 import typer
 
+from synthapt.commands.common import quiet_option
 from synthapt.io import convert_file
 from synthapt.io.summary import format_summary, summarize
 
@@ -30,7 +31,7 @@ def register(app: typer.Typer) -> None:
         source: Path = typer.Argument(..., help="Input: .h5, .pos, .epos or .apt."),
         target: Path = typer.Argument(..., help="Output: .h5, .pos or .epos (by extension)."),
         ranges: Optional[Path] = typer.Option(None, "--ranges", "-r", help=RANGES_HELP),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
+        quiet: bool = quiet_option("Print nothing on success."),
     ) -> None:
         """Convert between POS, ePOS, APT6 (read only) and the synthapt HDF5 file."""
         dataset = convert_file(source, target, ranges)

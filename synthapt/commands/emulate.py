@@ -7,9 +7,9 @@ from typing import Optional
 
 import typer
 
-from synthapt.commands.common import QUIET_HELP, console, progress_bar
 from synthapt.apt.emulate import STAGES
-from synthapt.io.apt_files import emulate_files, load_params
+from synthapt.commands.common import console, progress_bar, quiet_option
+from synthapt.io.apt_files import check_emulation_outputs, emulate_files, load_params
 
 
 def register(app: typer.Typer) -> None:
@@ -25,9 +25,10 @@ def register(app: typer.Typer) -> None:
         pos: Optional[Path] = typer.Option(None, "--pos", help="Also write a POS file."),
         epos: Optional[Path] = typer.Option(None, "--epos", help="Also write an ePOS file."),
         rrng: Optional[Path] = typer.Option(None, "--rrng", help="Also write the RRNG range file."),
-        quiet: bool = typer.Option(False, "--quiet", help=QUIET_HELP),
+        quiet: bool = quiet_option(),
     ) -> None:
         """Emulate an atom-probe analysis: detected ions with ground truth, ranged."""
+        check_emulation_outputs(specimen, output, pos, epos, rrng)
         emulation = load_params(params, instrument)
         with progress_bar(quiet) as bar:
             task = bar.add_task("emulate", total=len(STAGES))

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from synthapt.commands.common import QUIET_HELP, console, progress_bar
+from synthapt.commands.common import console, progress_bar, quiet_option
 from synthapt.report.build import write_report
 from synthapt.report.results import load_results
 from synthapt.io.jsonio import write_json
@@ -68,7 +68,7 @@ def register(app: typer.Typer) -> None:
             None, "--params", help="Scoring settings (TOML: profile_window, plateau_min, ..., nm)."),
         fail_under: list[str] = typer.Option(
             [], "--fail-under", help="METRIC=VALUE: exit 1 if any method scores worse (repeatable)."),
-        quiet: bool = typer.Option(False, "--quiet", help=QUIET_HELP),
+        quiet: bool = quiet_option(),
     ) -> None:
         """Score segmentations against the ground truth of a synthetic dataset."""
         thresholds = parse_thresholds(fail_under)
@@ -93,7 +93,7 @@ def register(app: typer.Typer) -> None:
                       "them, or a campaign output folder."),
         out: Path = typer.Option(..., "-o", "--out", help="Report folder to write (index.html + PNG figures)."),
         title: str = typer.Option("synthapt validation report", "--title", help="Page title."),
-        quiet: bool = typer.Option(False, "--quiet", help=QUIET_HELP),
+        quiet: bool = quiet_option(),
     ) -> None:
         """Write an offline HTML report (figures, metric tables, provenance)."""
         cases = load_results(results)

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from synthapt.commands.common import QUIET_HELP, console, progress_bar
+from synthapt.commands.common import console, progress_bar, quiet_option
 from synthapt.io import load_dataset
 from synthapt.segmentation.methods import run_segmentation
 from synthapt.segmentation.params import METHOD_NAMES, load_segment_params
@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
         params: Optional[Path] = typer.Option(None, "--params", help="Segmentation parameters (TOML)."),
         mesh: Optional[Path] = typer.Option(None, "--mesh", help="Also write the interface mesh "
                                                                  "(.ply/.obj/.stl)."),
-        quiet: bool = typer.Option(False, "--quiet", help=QUIET_HELP),
+        quiet: bool = quiet_option(),
     ) -> None:
         """Segment a dataset into matrix and precipitate; write labels, mesh and edge field."""
         seg_params = load_segment_params(params, method, element, voxel, delocalization)
@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
         ranges: Optional[Path] = typer.Option(None, "--ranges", help="Range file (default: recorded)."),
         csv: Optional[Path] = typer.Option(None, "--csv", help="Write the profile as CSV."),
         bin_width: float = typer.Option(0.2, "--bin-width", help="Bin width, nm."),
-        quiet: bool = typer.Option(False, "--quiet", help=QUIET_HELP),
+        quiet: bool = quiet_option(),
     ) -> None:
         """Proxigram of the ions against the segmentation's interface mesh."""
         with progress_bar(quiet) as bar:

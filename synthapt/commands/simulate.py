@@ -7,22 +7,25 @@ from typing import Optional
 
 import typer
 
-from synthapt.commands.common import QUIET_HELP, console, progress_bar
-from synthapt.io.md_files import check_output_folder, load_simulation_config, simulate_file
+from synthapt.commands.common import console, progress_bar, quiet_option
+from synthapt.io import check_suffix
+from synthapt.io.atomic import check_output_file
+from synthapt.io.md_files import load_simulation_config, simulate_file
 
 
 def register(app: typer.Typer) -> None:
     @app.command("simulate")
     def simulate_command(
-        config: Path = typer.Argument(..., help="Simulation config (TOML; see md_inputs/examples)."),
+        config: Path = typer.Argument(..., help="Simulation config (TOML; see examples/)."),
         output: Path = typer.Option(..., "-o", "--output", help="Specimen file to write (.h5)."),
         threads: Optional[int] = typer.Option(None, "--threads", min=1,
                                               help="OpenMP threads for LAMMPS (overrides md.threads)."),
-        quiet: bool = typer.Option(False, "--quiet", help=QUIET_HELP),
+        quiet: bool = quiet_option(),
     ) -> None:
         """Build the structure, anneal it with LAMMPS and write the ground-truth specimen."""
+        check_suffix(output, (".h5", ".hdf5"), "specimen file")
+        check_output_file(output, inputs=[config])
         simulation = load_simulation_config(config, threads)  # bad input fails before any bar
-        check_output_folder(output)
         with progress_bar(quiet) as bar:
             specimen = simulate_file(simulation, output, progress=bar)
         phases = ", ".join(

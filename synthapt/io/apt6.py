@@ -55,6 +55,9 @@ def _section_array(p: Path, buf: np.ndarray, name: str, head: np.void, start: in
     if (kind is None or int(head["eRelationshipType"]) != 1 or int(head["eRecordType"]) != 1
             or bits not in (8, 16, 32, 64) or record <= 0 or record % (bits // 8)):
         return None
+    if kind == "f" and bits not in (16, 32, 64):
+        raise FormatError(f"{p}: section {name!r}: {bits}-bit floating-point records do not exist "
+                          "(16, 32 or 64 bits)")
     count = int(head["llRecordCount"])
     if count * record > int(head["llByteCount"]):
         raise FormatError(f"{p}: section {name!r}: {count} records of {record} bytes exceed its "

@@ -23,8 +23,9 @@ from synthapt.config import to_toml
 from synthapt.data import EPOS_FIELDS, APTDataset, GroundTruth, Profile, Specimen
 from synthapt.errors import FormatError, SynthaptError
 from synthapt.io.atomic import atomic_output
-from synthapt.structures import geometry_from_dict
+from synthapt.memory import check_memory, format_bytes
 from synthapt.ranges import Range, RangeTable
+from synthapt.structures import geometry_from_dict
 
 SCHEMA_VERSION = 1
 CHUNK_BYTES = 4 << 20
@@ -108,16 +109,45 @@ def _attr(value: Any) -> Any:
     return value
 
 
+DEFLATE_MAX_RATIO = 1032
+"""Largest expansion of deflate (gzip) data: a compressed dataset cannot decode to more bytes
+than this many times the bytes it stores."""
+_EXPANSION = {frozenset(): 1, frozenset({h5py.h5z.FILTER_DEFLATE}): DEFLATE_MAX_RATIO,
+              frozenset({h5py.h5z.FILTER_DEFLATE, h5py.h5z.FILTER_SHUFFLE}): DEFLATE_MAX_RATIO}
+
+
+def check_declared_size(item: h5py.Dataset) -> None:
+    """Before reading ``item``: the bytes its header declares must be backed by what it stores in
+    the file (uncompressed: all of them; gzip: at most ``DEFLATE_MAX_RATIO`` times the stored
+    bytes), and must fit in the memory budget. FormatError / SynthaptError otherwise."""
+    nbytes = item.size * item.dtype.itemsize
+    what = f"{item.name} ({' x '.join(map(str, item.shape)) or 'scalar'} {item.dtype})"
+    variable = h5py.check_vlen_dtype(item.dtype) or h5py.check_string_dtype(item.dtype)
+    if nbytes and variable is None:
+        stored, file_size = item.id.get_storage_size(), os.path.getsize(item.file.filename)
+        plist = item.id.get_create_plist()
+        expansion = _EXPANSION.get(frozenset(plist.get_filter(i)[0]
+                                             for i in range(plist.get_nfilters())))
+        if stored > file_size or (expansion is not None and nbytes > expansion * stored):
+            raise FormatError(f"{what}: declares {format_bytes(nbytes)} of data, but the file "
+                              f"({format_bytes(file_size)}) stores {format_bytes(stored)} of it "
+                              "(truncated or forged header)")
+    check_memory(nbytes, what)
+
+
 def read_group(group: h5py.Group) -> dict[str, Any]:
     """Inverse of ``write_group``: datasets -> arrays (string datasets -> tuple of str, scalar
-    strings -> str), subgroups -> dicts, attributes -> Python scalars."""
+    strings -> str), subgroups -> dicts, attributes -> Python scalars. Declared sizes are checked
+    against the file and the memory budget first (``check_declared_size``)."""
     out: dict[str, Any] = {key: _attr(value) for key, value in group.attrs.items()}
     for key, item in group.items():
         if isinstance(item, h5py.Group):
             out[key] = read_group(item)
-        elif not isinstance(item, h5py.Dataset):
+            continue
+        if not isinstance(item, h5py.Dataset):
             raise FormatError(f"{group.name}/{key}: unreadable HDF5 object")
-        elif h5py.check_string_dtype(item.dtype) is not None:
+        check_declared_size(item)
+        if h5py.check_string_dtype(item.dtype) is not None:
             data = item.asstr()[()]
             out[key] = data if isinstance(data, str) else tuple(data.tolist())
         else:
@@ -264,6 +294,9 @@ class _Reader:
         if not isinstance(schema, int):
             self.file.close()
             raise FormatError(f"{p}: not a synthapt HDF5 file (no synthapt_schema attribute)")
+        if schema < 1:
+            self.file.close()
+            raise FormatError(f"{p}: impossible schema version {schema} (versions start at 1)")
         if schema > SCHEMA_VERSION:
             self.file.close()
             raise FormatError(f"{p}: written with schema version {schema}, this synthapt reads "
@@ -313,6 +346,12 @@ def read_dataset(path: str | os.PathLike) -> APTDataset:
             positions=ions["positions"], mass_to_charge=ions["mass_to_charge"],
             species=ions.get("species"), species_names=tuple(ions.get("species_names", ())),
             ranges=ranges, epos=ions.get("epos"), pulse=ions.get("pulse"), truth=truth, metadata=metadata)
+
+
+def file_groups(path: str | os.PathLike) -> tuple[str, ...]:
+    """Names of the top-level entries of a synthapt HDF5 file (e.g. 'ions', 'specimen')."""
+    with _Reader(path) as f:
+        return tuple(f)
 
 
 def read_config(path: str | os.PathLike) -> str | None:

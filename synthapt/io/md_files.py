@@ -10,6 +10,7 @@ from typing import Any
 from synthapt.config import from_dict, read_toml
 from synthapt.data import Specimen
 from synthapt.errors import SynthaptError
+from synthapt.io.atomic import check_output_file
 from synthapt.io.hdf5 import write_specimen
 from synthapt.md.config import SimulationConfig
 from synthapt.md.generator import simulate
@@ -34,14 +35,6 @@ def mpi_rank() -> int:
     return 0
 
 
-def check_output_folder(output: str | os.PathLike) -> None:
-    """SynthaptError if the folder of ``output`` does not exist (checked before long work)."""
-    out = Path(output)
-    folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
-        raise SynthaptError(f"{out}: output folder {folder} does not exist")
-
-
 def simulate_file(config: SimulationConfig | str | os.PathLike, output: str | os.PathLike,
                   threads: int | None = None, progress: Any = None) -> Specimen:
     """Simulate the specimen of ``config`` (a SimulationConfig or a TOML path) and write it to
@@ -50,7 +43,7 @@ def simulate_file(config: SimulationConfig | str | os.PathLike, output: str | os
         config = load_simulation_config(config, threads)
     elif threads is not None:
         config = config.replace(md=dataclasses.replace(config.md, threads=threads))
-    check_output_folder(output)
+    check_output_file(output, inputs=[config] if not isinstance(config, SimulationConfig) else [])
     out = Path(output)
     specimen = simulate(config, progress)
     if mpi_rank() == 0:

@@ -8,13 +8,12 @@ A small periodic crystal (``cells``^3 cubic cells) of one phase at the configure
 from __future__ import annotations
 
 import functools
-import tempfile
-from pathlib import Path
 
 import numpy as np
 
 from synthapt.md.config import MDConfig
 from synthapt.md.driver import render_stages, run_stages
+from synthapt.md.lammps_runtime import md_workdir
 from synthapt.structures.alloy import SYSTEMS, AlloyConfig, decorate, fcc_sites, to_ase
 
 REFERENCE_CELLS = 5
@@ -40,8 +39,7 @@ def _bulk(potential: str, system: str, solute_percent: float, ordered: bool, cel
     species = decorate(precipitate, sublattice, alloy, np.random.default_rng(0))
     box = np.full(3, cells * a_guess)
     md = MDConfig(steps=0, minimize=False, quench=True, ftol=1e-4, min_iterations=5000)
-    with tempfile.TemporaryDirectory(prefix="synthapt-bulk-") as tmp:
-        workdir = Path(tmp)
+    with md_workdir() as workdir:
         atoms = to_ase(sites, species, alloy.spec.elements, box, precipitate, sublattice)
         with open(workdir / "data.lmp", "w") as fh:
             write_lammps_data(fh, atoms, specorder=list(alloy.spec.elements), masses=True,

@@ -1,4 +1,4 @@
-"""LAMMPS driver: render the ``md_inputs/`` templates into stages and run them in-process.
+"""LAMMPS driver: render the ``synthapt/md/templates/`` into stages and run them in-process.
 
 Stages: setup (read data, potential), minimize, anneal (NPT, optional ``fix atom/swap``), quench
 (minimize with ``fix box/relax``). The rendered stages joined together are a complete LAMMPS
@@ -10,35 +10,34 @@ lines of the LAMMPS log.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import re
+import signal
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
-import synthapt
 from synthapt.errors import SimulationError
 from synthapt.md.config import MDConfig
-from synthapt.md.lammps_runtime import new_lammps
+from synthapt.md.lammps_runtime import lammps_word, new_lammps
 
 PROGRESS_FIX = "synthapt_progress"
+INTERRUPT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 THERMO_KEYS = ("step", "temp", "pe", "press", "vol", "lx")
 
 
-def md_inputs_dir() -> Path:
-    """The folder of LAMMPS input templates (``md_inputs/`` beside the package, or inside it)."""
-    for candidate in (Path(synthapt.__file__).parent.parent / "md_inputs",
-                      Path(synthapt.__file__).parent / "md_inputs"):
-        if (candidate / "system.in").is_file():
-            return candidate
-    raise SimulationError("md_inputs: LAMMPS input templates not found beside the package")
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+"""The LAMMPS input templates (package data, shipped in the wheel)."""
 
 
 def template(name: str, **values: Any) -> str:
-    """Template ``md_inputs/<name>.in`` with ``{key}`` fields filled from ``values``."""
-    return (md_inputs_dir() / f"{name}.in").read_text().format(**values)
+    """Template ``templates/<name>.in`` with ``{key}`` fields filled from ``values``."""
+    return (TEMPLATES / f"{name}.in").read_text().format(**values)
 
 
 @dataclass(frozen=True)
@@ -70,6 +69,11 @@ def render_stages(md: MDConfig, *, data_file: str, potential: str, pair_style: s
                   with_progress: bool = True, vmax: float = 0.001) -> list[Stage]:
     """The LAMMPS stages for ``md``; ``with_progress=False`` leaves out the progress fix.
     vmax: largest fractional box change per quench iteration (``fix box/relax``)."""
+    lammps_word(data_file, "data file (the temporary folder: TMPDIR)")
+    lammps_word(potential, "alloy.potential")
+    lammps_word(pair_style, "pair style")
+    for element in elements:
+        lammps_word(element, "element")
     common = dict(temperature=md.temperature, pressure=md.pressure, ftol=md.ftol,
                   max_iterations=md.min_iterations, max_evaluations=10 * md.min_iterations,
                   vmax=vmax)
@@ -147,18 +151,19 @@ def run_stages(stages: list[Stage], workdir: Path, natoms: int, threads: int = 1
     thermo: dict[str, dict[str, float]] = {}
     try:
         version = str(lmp.version())
-        for stage in stages:
-            if on_stage is not None:
-                on_stage(stage)
-            extra = _execute(lmp, stage, on_step, log_path)
-            values = {key: float(lmp.get_thermo(key)) for key in THERMO_KEYS}
-            if not all(math.isfinite(v) for v in values.values()):
-                raise SimulationError(f"LAMMPS {stage.name}: thermo output is not finite "
-                                      f"(pe={values['pe']}); log: {_log_tail(log_path)}")
-            if int(lmp.get_natoms()) != natoms:
-                raise SimulationError(f"LAMMPS {stage.name}: {natoms - int(lmp.get_natoms())} "
-                                      f"atoms lost; log: {_log_tail(log_path)}")
-            thermo[stage.name] = {**values, **extra}
+        with stop_on_interrupt(lmp) as interrupted:
+            for stage in stages:
+                if on_stage is not None:
+                    on_stage(stage)
+                extra = _execute(lmp, stage, on_step, log_path, interrupted)
+                values = {key: float(lmp.get_thermo(key)) for key in THERMO_KEYS}
+                if not all(math.isfinite(v) for v in values.values()):
+                    raise SimulationError(f"LAMMPS {stage.name}: thermo output is not finite "
+                                          f"(pe={values['pe']}); log: {_log_tail(log_path)}")
+                if int(lmp.get_natoms()) != natoms:
+                    raise SimulationError(f"LAMMPS {stage.name}: {natoms - int(lmp.get_natoms())} "
+                                          f"atoms lost; log: {_log_tail(log_path)}")
+                thermo[stage.name] = {**values, **extra}
         n = natoms
         x = np.ctypeslib.as_array(lmp.gather_atoms("x", 1, 3), shape=(3 * n,)).reshape(n, 3).copy()
         types = np.ctypeslib.as_array(lmp.gather_atoms("type", 0, 1), shape=(n,)).copy()
@@ -169,13 +174,57 @@ def run_stages(stages: list[Stage], workdir: Path, natoms: int, threads: int = 1
     return MDResult(x, types.astype(np.int16), box_lo, box_hi, thermo, log, version)
 
 
+@contextlib.contextmanager
+def stop_on_interrupt(lmp: Any) -> Iterator[Callable[[], bool]]:
+    """While LAMMPS runs in this (main) thread, Ctrl-C / SIGTERM stop it within a few steps.
+
+    Python runs its signal handlers only between bytecodes, never inside ``lmp.command``, and
+    LAMMPS's Python callbacks swallow a KeyboardInterrupt. So the signal is also written to a
+    wake-up pipe read by a helper thread, which asks LAMMPS for a soft stop at once
+    (``force_timeout``: the run or minimization ends at its next timeout check). Yields a function
+    telling whether a signal came; the caller then raises KeyboardInterrupt. Outside the main
+    thread (e.g. Dask workers) signals cannot be caught and nothing is installed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    caught: list[int] = []
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)
+
+    def watch() -> None:
+        while data := os.read(read_fd, 64):
+            if any(signum in INTERRUPT_SIGNALS for signum in data):
+                caught.append(1)
+                lmp.force_timeout()
+
+    previous = {signum: signal.signal(signum, lambda signum, frame: caught.append(signum))
+                for signum in INTERRUPT_SIGNALS}
+    previous_fd = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+    watcher = threading.Thread(target=watch, name="lammps-interrupt", daemon=True)
+    watcher.start()
+    try:
+        yield lambda: bool(caught)
+    finally:
+        signal.set_wakeup_fd(previous_fd)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        os.close(write_fd)  # the watcher reads end-of-file and returns
+        watcher.join()
+        os.close(read_fd)
+    if caught:
+        raise KeyboardInterrupt
+
+
 def _execute(lmp: Any, stage: Stage, on_step: Callable[[Stage, int], None] | None,
-             log_path: Path) -> dict[str, float]:
-    """Run the stage's commands; returns Monte-Carlo swap counts if the stage had swaps."""
+             log_path: Path, interrupted: Callable[[], bool] = lambda: False) -> dict[str, float]:
+    """Run the stage's commands; returns Monte-Carlo swap counts if the stage had swaps.
+    Stops with KeyboardInterrupt after a command during which ``interrupted()`` became true."""
     lines = stage.commands.splitlines()
     extra: dict[str, float] = {}
     try:
         for line in lines:
+            if interrupted():
+                raise KeyboardInterrupt
             if line.split()[:2] == ["unfix", "swap"]:  # fix atom/swap: attempts, accepted
                 extra = {"swap_attempts": float(lmp.extract_fix("swap", 0, 1, 0)),
                          "swap_accepted": float(lmp.extract_fix("swap", 0, 1, 1))}
@@ -185,7 +234,7 @@ def _execute(lmp: Any, stage: Stage, on_step: Callable[[Stage, int], None] | Non
                         on_step(stage, int(step))
                 lmp.set_fix_external_callback(PROGRESS_FIX, callback, None)
             lmp.command(line)
-    except SimulationError:
+    except (SimulationError, KeyboardInterrupt):
         raise
     except Exception as exc:  # the lammps module raises plain Exception with the error text
         message = " ".join(str(exc).split())

@@ -10,7 +10,6 @@ atom is the phase of the lattice site it was built on.
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from synthapt.md.bulk import bulk_lattice_parameter
 from synthapt.md.config import SimulationConfig
 from synthapt.md.driver import (PROGRESS_FIX, MDResult, Stage, input_script, render_stages,
                                 run_stages)
+from synthapt.md.lammps_runtime import md_workdir
 from synthapt.provenance import provenance, sha256_file
 from synthapt.structures.alloy import decorate, fcc_sites, to_ase
 from synthapt.structures.build import build_geometry
@@ -105,8 +105,7 @@ def simulate(config: SimulationConfig, progress: Any = None) -> Specimen:
     advancing with the MD steps. Raises ConfigError / SimulationError with one-line messages.
     """
     prepared = prepare_structure(config)
-    with tempfile.TemporaryDirectory(prefix="synthapt-md-") as tmp:
-        workdir = Path(tmp)
+    with md_workdir() as workdir:
         stages = write_md_inputs(config, prepared, workdir, with_progress=progress is not None)
         on_stage, on_step, finish = _progress_hooks(progress, stages)
         result = run_stages(stages, workdir, len(prepared.positions), config.md.threads,

@@ -189,6 +189,16 @@ class IsolatedSpec:
         if 2 * bound + self.min_gap > box.min():
             raise ConfigError(f"geometry.radius: particles of bounding radius {bound:.3g} nm "
                               f"plus min_gap do not fit in the box {tuple(float(b) for b in box)} nm")
+        if self.count > 0:  # at least half of them (all if equal) are median-sized or larger
+            sure = self.count if self.radius_sigma == 0 else (self.count + 1) // 2
+            median_bound = self.radius * factors.max() + 0.5 * self.min_gap
+            room = RSA_LIMIT * float(np.prod(box)) / ((4.0 / 3.0) * np.pi * median_bound ** 3)
+            if sure > room:
+                raise ConfigError(
+                    f"geometry.count: {self.count} particles of radius {self.radius:g} nm with "
+                    f"min_gap {self.min_gap:g} nm cannot fit in the box "
+                    f"{tuple(float(b) for b in box)} nm (random packing jams near {RSA_LIMIT}; "
+                    f"at most about {int(room)})")
         if self.count == 0:
             inflation = ((bound + 0.5 * self.min_gap) / bound) ** 3 * factors.max() ** 3 / factors.prod()
             if self.volume_fraction * inflation > RSA_LIMIT:
