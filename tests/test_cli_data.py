@@ -108,13 +108,13 @@ def test_missing_file_exits_2_with_one_line(tmp_path):
 
 
 def test_info_range_files_and_apt_conversion(rng, tmp_path):
-    from test_io_apt6 import write_apt6
+    from synthapt.io.apt6 import write_apt6
 
     (tmp_path / "r.rng").write_text("2 2\nAl\nAl 0 0 1\nNi\nNi 0 1 0\n---- Al Ni\n. 26.8 27.2 1 0\n. 28.8 29.2 0 1\n")
     result = runner.invoke(app, ["info", str(tmp_path / "r.rng")])
     assert result.exit_code == 0 and "ranges: 2" in result.output and "ions: Al, Ni" in result.output
     ds = spectrum_dataset(rng, n=1000)
-    write_apt6(tmp_path / "run.apt", ds.positions, ds.mass_to_charge)
+    write_apt6(tmp_path / "run.apt", APTDataset(positions=ds.positions, mass_to_charge=ds.mass_to_charge))
     result = runner.invoke(app, ["convert", str(tmp_path / "run.apt"), str(tmp_path / "run.pos"),
                                  "--ranges", str(tmp_path / "r.rng")])
     assert result.exit_code == 0, result.output

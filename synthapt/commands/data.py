@@ -28,11 +28,11 @@ def register(app: typer.Typer) -> None:
     @app.command("convert")
     def convert_command(
         source: Path = typer.Argument(..., help="Input: .h5, .pos, .epos or .apt."),
-        target: Path = typer.Argument(..., help="Output: .h5, .pos or .epos (by extension)."),
+        target: Path = typer.Argument(..., help="Output: .h5, .pos, .epos or .apt (by extension)."),
         ranges: Optional[Path] = typer.Option(None, "--ranges", "-r", help=RANGES_HELP),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
     ) -> None:
-        """Convert between POS, ePOS, APT6 (read only) and the synthapt HDF5 file."""
+        """Convert between POS, ePOS, APT6 (.apt) and the synthapt HDF5 file."""
         from synthapt.io import convert_file
 
         dataset = convert_file(source, target, ranges)

@@ -12,7 +12,7 @@ from synthapt.data import APTDataset
 from synthapt.errors import FormatError
 
 DATASET_READ_FORMATS = (".h5", ".hdf5", ".pos", ".epos", ".apt")
-DATASET_WRITE_FORMATS = (".h5", ".hdf5", ".pos", ".epos")
+DATASET_WRITE_FORMATS = (".h5", ".hdf5", ".pos", ".epos", ".apt")
 RANGE_FORMATS = (".rrng", ".rng")
 
 
@@ -59,7 +59,8 @@ def load_dataset(path: str | os.PathLike, ranges=None) -> APTDataset:
 
 
 def save_dataset(path: str | os.PathLike, dataset: APTDataset) -> None:
-    """Write ``dataset`` as .h5/.hdf5 (everything), .pos (positions, m/q) or .epos (+ ePOS fields)."""
+    """Write ``dataset`` as .h5/.hdf5 (everything), .pos (positions, m/q), .epos or .apt (+ ePOS
+    fields and pulse numbers)."""
     suffix = _suffix(path, DATASET_WRITE_FORMATS, "output")
     if suffix in (".h5", ".hdf5"):
         from synthapt.io.hdf5 import write_dataset
@@ -69,6 +70,10 @@ def save_dataset(path: str | os.PathLike, dataset: APTDataset) -> None:
         from synthapt.io.pos import write_pos
 
         write_pos(path, dataset)
+    elif suffix == ".apt":
+        from synthapt.io.apt6 import write_apt6
+
+        write_apt6(path, dataset)
     else:
         from synthapt.io.epos import write_epos
 
