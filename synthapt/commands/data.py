@@ -1,4 +1,4 @@
-"""Data commands: ``synthapt info`` (what a file holds) and ``synthapt convert`` (POS/ePOS/HDF5)."""
+"""Data commands: ``synthapt info`` (what a file holds) and ``synthapt convert`` (POS/ePOS/APT/HDF5)."""
 
 from __future__ import annotations
 
@@ -13,17 +13,26 @@ RANGES_HELP = "Range file (.rrng or .rng) to range the ions with."
 def register(app: typer.Typer) -> None:
     @app.command("info")
     def info(
-        file: Path = typer.Argument(..., help="Data file: .h5, .pos, .epos, .apt, .rrng or .rng."),
+        file: Path = typer.Argument(..., help="Data file: .h5 (dataset, specimen or segmentation), "
+                                              ".pos, .epos, .apt, .rrng or .rng."),
         ranges: Optional[Path] = typer.Option(None, "--ranges", "-r", help=RANGES_HELP),
-        as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+        peaks: int = typer.Option(20, "--peaks", min=0, help="List at most this many m/q peaks "
+                                                              "(the largest); 0 lists all."),
+        as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON (all peaks)."),
     ) -> None:
-        """Ion count, bounding box, main m/q peaks, composition and ground truth of a data file."""
+        """Ion count, bounding box, m/q peaks, composition, ePOS fields and ground truth of a data
+        file; method, ions per phase and mesh area of a segmentation file."""
         import json
 
-        from synthapt.io.summary import format_summary, summarize
+        from synthapt.io.summary import format_summary, is_segmentation_file, summarize, summarize_segmentation
 
-        summary = summarize(file, ranges)
-        typer.echo(json.dumps(summary, indent=1) if as_json else "\n".join(format_summary(summary)))
+        if is_segmentation_file(file):
+            from synthapt.segment_file import read_segmentation
+
+            summary = summarize_segmentation(read_segmentation(file), file)
+        else:
+            summary = summarize(file, ranges)
+        typer.echo(json.dumps(summary, indent=1) if as_json else "\n".join(format_summary(summary, peaks)))
 
     @app.command("convert")
     def convert_command(
