@@ -126,9 +126,10 @@ def partitioning_element(truth: Profile, elements: list[str], params) -> str:
     """The element with the largest precipitate-matrix plateau contrast in the true profile
     (ties, as in a binary alloy, go to the element with the lower matrix concentration)."""
     if params.element:
-        if params.element not in elements:
-            raise ConfigError(f"score.element: {params.element!r} not among {elements}")
-        return params.element
+        match = {el.lower(): el for el in elements}.get(params.element.strip().lower())
+        if match is None:
+            raise ConfigError(f"score.element: {params.element!r} not among {elements} (any letter case)")
+        return match
     plateau = plateau_composition(truth, params.plateau_min, params.plateau_max)
     def key(el: str) -> tuple[float, float]:
         contrast = abs(np.nan_to_num(plateau["precipitate"][el] - plateau["matrix"][el]))

@@ -36,6 +36,7 @@ from synthapt.config import from_dict, to_dict
 from synthapt.data import APTDataset, MATRIX, PRECIPITATE
 from synthapt.errors import ConfigError, SynthaptError
 from synthapt.mesh import Mesh, interface_mesh
+from synthapt.segment_element import block_counts, choose_element
 from synthapt.segment_file import SEGMENTATION_GROUP, SegmentationResult, read_segmentation, write_segmentation
 from synthapt.segment_regions import classify_regions, concentration_noise, phase_regions, region_counts
 from synthapt.voxel import VoxelGrid, fill_outside, per_ion_values, voxelize
@@ -52,7 +53,8 @@ class SegmentParams:
     """Parameters of the edge-detection segmentation (TOML table ``[segment]``).
 
     voxel_size: nm. delocalization: Gaussian sigma, nm. elements: partitioning element(s) whose
-    summed concentration is imaged; empty = the element with the largest relative variation.
+    summed concentration is imaged (any letter case); empty = the non-trace element with the
+    largest partitioning contrast over counting noise (``synthapt.segment_element``).
     detector: "hed", "canny" or "sobel"; detector_options: extra fields of its parameter class.
     upsample, batch_size, threads: HED slice enlargement, slices per pass, torch threads.
     slice_step: run the detector on every n-th slice of each stack, interpolating in between.
@@ -115,26 +117,6 @@ class SegmentParams:
     def from_dict(cls, data: dict, where: str = "segment") -> SegmentParams:
         return from_dict(cls, data, where)
 
-
-
-def choose_elements(grid: VoxelGrid, params_elements: tuple[str, ...], min_count: float) -> tuple[str, ...]:
-    """The imaged element(s): as given (checked), or the one whose voxel concentration has the
-    largest coefficient of variation (in a binary alloy: the minority, partitioning element)."""
-    if params_elements:
-        idx = grid.element_index(params_elements)
-        if grid.counts[idx].sum() == 0:
-            raise SynthaptError(f"element {'+'.join(params_elements)}: no ions of it in the dataset")
-        return tuple(params_elements)
-    best, best_var = None, -1.0
-    for name in grid.elements:
-        conc, mask = grid.concentration(name, min_count)
-        mean = float(np.nanmean(conc[mask])) if mask.any() else 0.0
-        var = float(np.nanvar(conc[mask])) / mean**2 if mean > 0 else 0.0
-        if var > best_var:
-            best, best_var = name, var
-    if best is None:
-        raise SynthaptError("segment: the dataset has no ranged elements")
-    return (best,)
 
 
 def concentration_image(grid: VoxelGrid, elements: tuple[str, ...],
@@ -207,7 +189,8 @@ def segment(dataset: APTDataset, params: SegmentParams = SegmentParams(),
     if dataset.n_ions == 0:
         raise SynthaptError("segment: the dataset has no ions")
     grid = voxelize(dataset, params.voxel_size, params.delocalization)
-    elements = choose_elements(grid, params.elements, params.min_count)
+    elements, ratio, why = choose_element(block_counts(grid.counts, grid.voxel_size), grid.elements,
+                                          params.elements)
     conc, mask, image = concentration_image(grid, elements, params.min_count)
     if progress is not None:
         progress("voxelize", 1, 1)
@@ -219,6 +202,7 @@ def segment(dataset: APTDataset, params: SegmentParams = SegmentParams(),
     noise = concentration_noise(grid, elements, mask)
     is_precipitate, info = classify_regions(region_counts(dataset, grid, regions, elements), params,
                                             noise)
+    info = {**info, "element_choice": why, "element_contrast_over_noise": ratio}
     voxel_labels = is_precipitate[regions].astype(np.int8)
     indicator = None
     if voxel_labels.any() and params.refine > 0:

@@ -20,8 +20,9 @@ def register(app: typer.Typer) -> None:
         ranges: Optional[Path] = typer.Option(None, "--ranges", help="Range file (.rrng/.rng)."),
         method: str = typer.Option("hed", "--method", help="hed, canny, sobel or iso."),
         element: Optional[str] = typer.Option(
-            None, "--element", help="Partitioning element(s), e.g. Al or Al+Ti (default: the most "
-                                    "varying one; required for iso)."),
+            None, "--element", help="Partitioning element(s), any letter case, e.g. Al or Al+Ti "
+                                    "(default: the non-trace element with the largest partitioning "
+                                    "contrast over counting noise; required for iso)."),
         iso_value: float = typer.Option(12.0, "--iso-value", help="Iso-concentration, at.% (iso)."),
         voxel: Optional[float] = typer.Option(None, "--voxel", help="Voxel size, nm."),
         delocalization: Optional[float] = typer.Option(None, "--delocalization",
@@ -49,7 +50,9 @@ def register(app: typer.Typer) -> None:
             write_mesh(mesh, result.mesh)
         summary = result.message or (f"interface {result.mesh.area:.1f} nm^2, "
                                      f"{result.precipitate_fraction:.2%} of ions precipitate")
-        console(quiet).print(f"{dataset.n_ions} ions, {'+'.join(result.elements)}: {summary} -> {output}")
+        out = console(quiet)
+        out.print(f"element {'+'.join(result.elements)}: {result.phase_composition.get('element_choice', '')}")
+        out.print(f"{dataset.n_ions} ions, {'+'.join(result.elements)}: {summary} -> {output}")
 
     @app.command("proxigram")
     def proxigram_command(
