@@ -17,6 +17,17 @@ from synthapt.mesh_distance import (MeshDistance, _grid_distance, closest_point_
                                      mesh_distance_field, signed_distance_grid, signed_distance_to_mesh)
 
 
+def check_bin_width(bin_width: float, where: str = "bin_width") -> float:
+    """``bin_width`` (nm) as a float; SynthaptError naming ``where`` unless finite and > 0."""
+    try:
+        value = float(bin_width)
+    except (TypeError, ValueError):
+        raise SynthaptError(f"{where}: expected a number of nm, got {bin_width!r}") from None
+    if not (np.isfinite(value) and value > 0):
+        raise SynthaptError(f"{where}: must be a finite bin width > 0 nm, got {bin_width!r}")
+    return value
+
+
 def profile_from_distance(distance: np.ndarray, species: np.ndarray,
                           species_names: tuple[str, ...], bin_width: float = 0.2) -> Profile:
     """Bin ions by signed distance (nm) and count each species per bin.
@@ -25,8 +36,7 @@ def profile_from_distance(distance: np.ndarray, species: np.ndarray,
     unranged or background ions, are not counted). Returns a ``Profile`` whose bins of width
     ``bin_width`` nm cover all finite distances.
     """
-    if not bin_width > 0:
-        raise SynthaptError(f"bin_width: must be > 0 nm, got {bin_width}")
+    check_bin_width(bin_width)
     distance = np.asarray(distance)
     if distance.dtype.kind not in "fiu":
         distance = distance.astype(np.float64)
@@ -72,15 +82,17 @@ def truth_profile(specimen: Specimen, bin_width: float = 0.2) -> Profile:
 def proxigram(dataset: APTDataset, mesh: Any, elements: tuple[str, ...] | None = None,
               bin_width: float = 0.2, method: str = "grid", spacing: float = 0.5,
               workers: int = 2, progress: Any = None) -> Profile:
-    """Proxigram: element counts per signed-distance bin (nm, positive inside the precipitate) of
-    the ions of ``dataset`` against ``mesh``. Molecular ions are decomposed into elements when the
-    dataset has a range table; ``elements`` selects/orders the columns (default: all).
+    """Proxigram: atom counts per element and signed-distance bin (nm, positive inside the
+    precipitate) of the ions of ``dataset`` against ``mesh``. Molecular ions are decomposed into
+    their atoms when the dataset has a range table (without one, each ion counts as one atom of
+    its species); ``elements`` selects/orders the columns (default: all).
 
     method: "grid" (default) interpolates a signed-distance grid of ``spacing`` nm (exact near the
     surface, see ``mesh_distance_field``); "exact" computes every ion's point-triangle distance.
     """
     from synthapt.voxel import ion_elements
 
+    check_bin_width(bin_width)
     if mesh is None:
         raise SynthaptError("proxigram: no interface mesh (the segmentation found no interface)")
     if method not in ("grid", "exact"):
@@ -112,12 +124,13 @@ def _element_profile(distance: np.ndarray, species: np.ndarray, table: np.ndarra
 
 
 def write_profile_csv(path: Any, profile: Profile) -> None:
-    """Write a profile as CSV: bin centre (nm), ions per bin, then at.% and its 1-sigma counting
-    error for each element (empty fields for empty bins). Written atomically."""
+    """Write a profile as CSV: bin centre (nm), atoms per bin (molecular ions decomposed, as
+    counted by ``proxigram``), then at.% and its 1-sigma counting error for each element (empty
+    fields for empty bins). Written atomically."""
     from synthapt.io.atomic import atomic_output
 
     conc, err = profile.concentration, profile.error
-    header = ["distance_nm", "ions"] + [f"{e}_at_pct" for e in profile.species_names] + [
+    header = ["distance_nm", "atoms"] + [f"{e}_at_pct" for e in profile.species_names] + [
         f"{e}_err_at_pct" for e in profile.species_names]
     lines = [",".join(header)]
     for i, centre in enumerate(profile.centers):
@@ -127,25 +140,47 @@ def write_profile_csv(path: Any, profile: Profile) -> None:
         tmp.write_text("\n".join(lines) + "\n")
 
 
-def plateau(profile: Profile, lo: float | None, hi: float | None) -> dict[str, float]:
-    """at.% of each element over the bins whose centres lie in [lo, hi] nm (None = open end),
-    from the summed counts (NaN if those bins are empty)."""
-    centers = profile.centers
-    sel = np.ones(len(centers), bool)
-    if lo is not None:
-        sel &= centers >= lo
-    if hi is not None:
-        sel &= centers <= hi
-    counts = profile.counts[sel].sum(axis=0)
-    total = counts.sum()
-    return {name: (100.0 * float(c) / float(total) if total else float("nan"))
-            for name, c in zip(profile.species_names, counts)}
+DEFAULT_PLATEAU = (1.5, 5.0)
+"""Plateau window (MIN, MAX) nm: bins with MIN <= |d| <= MAX on each side of the interface."""
 
 
-def proxigram_file(segmentation_path: Any, data_path: Any = None, ranges_path: Any = None,
-                   bin_width: float = 0.2, progress: Any = None) -> Profile:
-    """Proxigram of a segmentation file's mesh; the dataset (and range file) default to the
-    paths recorded in it (relative paths are tried as given, then beside the segmentation file)."""
+def check_plateau(window: Any, where: str = "plateau") -> tuple[float, float]:
+    """``window`` as (MIN, MAX) nm floats; SynthaptError naming ``where`` unless it is two finite
+    numbers with 0 <= MIN < MAX."""
+    try:
+        lo, hi = (float(v) for v in window)
+    except (TypeError, ValueError):
+        raise SynthaptError(f"{where}: expected two numbers MIN MAX (nm), got {window!r}") from None
+    if not (np.isfinite(lo) and np.isfinite(hi) and 0.0 <= lo < hi):
+        raise SynthaptError(f"{where}: MIN MAX must be finite distances (nm) with 0 <= MIN < MAX, "
+                            f"got {lo:g} {hi:g}")
+    return lo, hi
+
+
+def plateau_composition(profile: Profile, window: Any = DEFAULT_PLATEAU) -> dict[str, dict[str, float]]:
+    """Plateau compositions: at.% of each element over the bins whose centres lie within the
+    plateau window MIN <= |d| <= MAX nm (``check_plateau``), from the summed counts.
+
+    Returns {"precipitate": {El: at.%}, "matrix": {El: at.%}} (d > 0 precipitate side);
+    NaN where a side has no ions. The one definition used by ``synthapt proxigram --plateau``
+    and by scoring (``ScoreParams.plateau``).
+    """
+    lo, hi = check_plateau(window)
+    c = profile.centers
+    out = {}
+    for phase, side in (("precipitate", (c >= lo) & (c <= hi)), ("matrix", (c <= -lo) & (c >= -hi))):
+        counts = profile.counts[side].sum(axis=0)
+        total = counts.sum()
+        out[phase] = {name: (100.0 * float(n) / total if total else float("nan"))
+                      for name, n in zip(profile.species_names, counts)}
+    return out
+
+
+def proxigram_inputs(segmentation_path: Any, data_path: Any = None,
+                     ranges_path: Any = None) -> tuple[APTDataset, Any]:
+    """(dataset, interface mesh) of a segmentation file; the dataset (and range file) default to
+    the paths recorded in it (relative paths are tried as given, then beside the segmentation
+    file). A recorded file that is gone raises an error naming it and the option overriding it."""
     from pathlib import Path
 
     from synthapt.io import load_dataset
@@ -171,8 +206,24 @@ def proxigram_file(segmentation_path: Any, data_path: Any = None, ranges_path: A
     data = locate(data_path, "dataset_path")
     if data is None:
         raise SynthaptError(f"{segmentation_path}: no dataset recorded; give --data")
-    dataset = load_dataset(data, ranges=locate(ranges_path, "ranges_path"))
+    ranges = locate(ranges_path, "ranges_path")
+    for given, found, what, option in ((data_path, data, "dataset", "--data"),
+                                       (ranges_path, ranges, "range file", "--ranges")):
+        if given is None and found is not None and not found.exists():
+            raise SynthaptError(f"{segmentation_path}: the recorded {what} {found} is not found (moved?); "
+                                f"{option} FILE overrides it")
+    dataset = load_dataset(data, ranges=ranges)
+    if dataset.species is None:
+        raise SynthaptError(f"{data}: the dataset is not ranged; pass --ranges FILE.rrng")
     if dataset.n_ions != len(result.labels):
         raise SynthaptError(f"{data}: {dataset.n_ions} ions, but the segmentation labels "
                             f"{len(result.labels)}; not the segmented dataset")
-    return proxigram(dataset, result.mesh, bin_width=bin_width, progress=progress)
+    return dataset, result.mesh
+
+
+def proxigram_file(segmentation_path: Any, data_path: Any = None, ranges_path: Any = None,
+                   bin_width: float = 0.2, progress: Any = None) -> Profile:
+    """Proxigram of a segmentation file's mesh (inputs as ``proxigram_inputs``)."""
+    check_bin_width(bin_width)
+    dataset, mesh = proxigram_inputs(segmentation_path, data_path, ranges_path)
+    return proxigram(dataset, mesh, bin_width=bin_width, progress=progress)

@@ -36,10 +36,10 @@ from synthapt.config import from_dict, to_dict
 from synthapt.data import APTDataset, MATRIX, PRECIPITATE
 from synthapt.errors import ConfigError, SynthaptError
 from synthapt.mesh import Mesh, interface_mesh
-from synthapt.segment_element import block_counts, choose_element
+from synthapt.segment_element import block_counts, choose_element, match_elements
 from synthapt.segment_file import SEGMENTATION_GROUP, SegmentationResult, read_segmentation, write_segmentation
 from synthapt.segment_regions import classify_regions, concentration_noise, phase_regions, region_counts
-from synthapt.voxel import VoxelGrid, fill_outside, per_ion_values, voxelize
+from synthapt.voxel import VoxelGrid, fill_outside, ion_elements, per_ion_values, voxelize
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): called as work advances (e.g. slices processed)."""
@@ -92,20 +92,25 @@ class SegmentParams:
     def __post_init__(self) -> None:
         object.__setattr__(self, "elements", tuple(self.elements))
         object.__setattr__(self, "detector_options", dict(self.detector_options))
+        finite = {name: bool(np.isfinite(getattr(self, name))) for name in
+                  ("voxel_size", "delocalization", "min_count", "label_smoothing", "refine")}
         checks = {
-            "voxel_size": self.voxel_size > 0, "delocalization": self.delocalization >= 0,
-            "upsample": 1.0 <= self.upsample <= 8.0, "batch_size": self.batch_size >= 1,
-            "threads": 1 <= self.threads <= 16, "slice_step": self.slice_step >= 1,
-            "min_count": self.min_count > 0,
-            "marker_threshold": 0.0 < self.marker_threshold < 1.0,
-            "min_marker_voxels": self.min_marker_voxels >= 1,
-            "label_smoothing": self.label_smoothing >= 0, "refine": self.refine >= 0,
-            "min_contrast": self.min_contrast >= 0,
-            "significance": 0.0 < self.significance < 1.0, "noise_factor": self.noise_factor >= 0,
+            "voxel_size": (finite["voxel_size"] and self.voxel_size > 0, "finite and > 0 nm"),
+            "delocalization": (finite["delocalization"] and self.delocalization >= 0, "finite and >= 0 nm"),
+            "upsample": (1.0 <= self.upsample <= 8.0, "1 to 8"), "batch_size": (self.batch_size >= 1, ">= 1"),
+            "threads": (1 <= self.threads <= 16, "1 to 16"), "slice_step": (self.slice_step >= 1, ">= 1"),
+            "min_count": (finite["min_count"] and self.min_count > 0, "finite and > 0 atoms"),
+            "marker_threshold": (0.0 < self.marker_threshold < 1.0, "between 0 and 1"),
+            "min_marker_voxels": (self.min_marker_voxels >= 1, ">= 1"),
+            "label_smoothing": (finite["label_smoothing"] and self.label_smoothing >= 0, "finite and >= 0 nm"),
+            "refine": (finite["refine"] and self.refine >= 0, "finite and >= 0 nm"),
+            "min_contrast": (self.min_contrast >= 0, ">= 0 at.%"),
+            "significance": (0.0 < self.significance < 1.0, "between 0 and 1"),
+            "noise_factor": (self.noise_factor >= 0, ">= 0"),
         }
-        for name, ok in checks.items():
+        for name, (ok, allowed) in checks.items():
             if not ok:
-                raise ConfigError(f"segment.{name}: invalid value {getattr(self, name)!r}")
+                raise ConfigError(f"segment.{name}: must be {allowed}, got {getattr(self, name)!r}")
         if self.detector not in ("hed", "canny", "sobel"):
             raise ConfigError(f"segment.detector: unknown detector {self.detector!r} (hed, canny, sobel)")
         if self.fuse not in ("mean", "max"):
@@ -311,11 +316,32 @@ def load_segment_params(path: Any = None, method: str = "hed", element: str | No
         data["detector"] = method
     if element:
         data["elements"] = [e.strip() for e in element.split("+") if e.strip()]
-    if voxel_size is not None:
-        data["voxel_size"] = voxel_size
-    if delocalization is not None:
-        data["delocalization"] = delocalization
+    for option, key, value, allowed in (("--voxel", "voxel_size", voxel_size, "> 0 nm, e.g. 0.5"),
+                                        ("--delocalization", "delocalization", delocalization, ">= 0 nm, e.g. 0.75")):
+        if value is None:
+            continue
+        if not (np.isfinite(value) and (value > 0 if key == "voxel_size" else value >= 0)):
+            raise ConfigError(f"{option}: must be a finite size {allowed}; got {value:g}")
+        data[key] = value
     return SegmentParams.from_dict(data)
+
+
+def check_segment_inputs(dataset: APTDataset, params: SegmentParams, method: str = "hed",
+                         iso_value: float = 12.0, where: Any = "dataset") -> None:
+    """The errors that need no work, raised before any (so no progress bar precedes them): no
+    ions, an unranged dataset (``where``: its file), unknown element names, iso without element
+    or with an iso value outside (0, 100) at.%."""
+    if dataset.n_ions == 0:
+        raise SynthaptError(f"{where}: the dataset has no ions")
+    if dataset.species is None:
+        raise SynthaptError(f"{where}: the dataset is not ranged; pass --ranges FILE.rrng")
+    if params.elements:
+        match_elements(params.elements, ion_elements(dataset)[0])
+    if method == "iso":
+        if not params.elements:
+            raise ConfigError("--element: the iso method needs the element(s) to image")
+        if not 0.0 < iso_value < 100.0:
+            raise ConfigError(f"--iso-value: must be within (0, 100) at.%, got {iso_value:g}")
 
 
 def run_segmentation(dataset: APTDataset, params: SegmentParams, method: str = "hed",

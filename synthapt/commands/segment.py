@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Tuple
 
 import typer
 
@@ -35,10 +35,15 @@ def register(app: typer.Typer) -> None:
         """Segment a dataset into matrix and precipitate; write labels, mesh and edge field."""
         from synthapt.io import load_dataset
         from synthapt.mesh import write_mesh
-        from synthapt.segment import load_segment_params, run_segmentation, write_segmentation
+        from synthapt.md.files import check_output_folder
+        from synthapt.segment import check_segment_inputs, load_segment_params, run_segmentation, write_segmentation
 
         seg_params = load_segment_params(params, method, element, voxel, delocalization)
+        for path in (output, mesh):
+            if path is not None:
+                check_output_folder(path)
         dataset = load_dataset(data, ranges=ranges)
+        check_segment_inputs(dataset, seg_params, method, iso_value, where=data)
         with progress_bar(quiet) as bar:
             task = bar.add_task(f"segment ({method})", total=None)
             result = run_segmentation(dataset, seg_params, method, iso_value, progress=lambda stage, done, total:
@@ -61,24 +66,33 @@ def register(app: typer.Typer) -> None:
                                                                  "in the segmentation file)."),
         ranges: Optional[Path] = typer.Option(None, "--ranges", help="Range file (default: recorded)."),
         csv: Optional[Path] = typer.Option(None, "--csv", help="Write the profile as CSV."),
-        bin_width: float = typer.Option(0.2, "--bin-width", help="Bin width, nm."),
+        bin_width: float = typer.Option(0.2, "--bin-width", help="Bin width, nm (> 0)."),
+        plateau: Optional[Tuple[float, float]] = typer.Option(
+            None, "--plateau", help="Plateau window MIN MAX, nm: bins with MIN <= |d| <= MAX on each "
+                                    "side (default 1.5 5.0, as in scoring)."),
         quiet: bool = typer.Option(False, "--quiet", help=QUIET_HELP),
     ) -> None:
-        """Proxigram of the ions against the segmentation's interface mesh."""
-        from synthapt.profiles import proxigram_file, write_profile_csv
+        """Proxigram of the ions against the segmentation's interface mesh, with plateau compositions."""
+        from synthapt.md.files import check_output_folder
+        from synthapt.profiles import (DEFAULT_PLATEAU, check_bin_width, check_plateau, plateau_composition,
+                                       proxigram, proxigram_inputs, write_profile_csv)
 
+        check_bin_width(bin_width, "--bin-width")
+        lo, hi = check_plateau(DEFAULT_PLATEAU if plateau is None else plateau, "--plateau")
+        if csv is not None:
+            check_output_folder(csv)
+        dataset, mesh = proxigram_inputs(segmentation, data, ranges)
         with progress_bar(quiet) as bar:
             task = bar.add_task("proxigram", total=None)
-            profile = proxigram_file(segmentation, data, ranges, bin_width,
-                                     progress=lambda done, total: bar.update(task, completed=done, total=total))
+            profile = proxigram(dataset, mesh, bin_width=bin_width,
+                                progress=lambda done, total: bar.update(task, completed=done, total=total))
         if csv is not None:
             write_profile_csv(csv, profile)
-        from synthapt.profiles import plateau
-
         out = console(quiet)
-        matrix, precipitate = plateau(profile, None, -1.5), plateau(profile, 1.5, None)
+        plateaus = plateau_composition(profile, (lo, hi))
+        out.print(f"plateaus: matrix -{hi:g} <= d <= -{lo:g} nm, precipitate {lo:g} <= d <= {hi:g} nm")
         for name in profile.species_names:
-            out.print(f"{name}: {matrix[name]:.2f} at.% (matrix, d < -1.5 nm), "
-                      f"{precipitate[name]:.2f} at.% (precipitate, d > 1.5 nm)")
+            out.print(f"{name}: {plateaus['matrix'][name]:.2f} at.% matrix, "
+                      f"{plateaus['precipitate'][name]:.2f} at.% precipitate")
         if csv is not None:
             out.print(f"{len(profile.centers)} bins -> {csv}")
