@@ -336,7 +336,12 @@ def check_segment_inputs(dataset: APTDataset, params: SegmentParams, method: str
     if dataset.species is None:
         raise SynthaptError(f"{where}: the dataset is not ranged; pass --ranges FILE.rrng")
     if params.elements:
-        match_elements(params.elements, ion_elements(dataset)[0])
+        names, table = ion_elements(dataset)
+        wanted = match_elements(params.elements, names)
+        codes = dataset.species[dataset.species >= 0].astype(np.int64)
+        atoms = np.bincount(codes, minlength=len(table))[: len(table)] @ table
+        if atoms[[names.index(name) for name in wanted]].sum() == 0:
+            raise SynthaptError(f"element {'+'.join(wanted)}: no atoms of it in the dataset")
     if method == "iso":
         if not params.elements:
             raise ConfigError("--element: the iso method needs the element(s) to image")

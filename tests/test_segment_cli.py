@@ -134,6 +134,11 @@ def test_unranged_file_and_bad_options_fail_before_any_work(pos_segmentation, tm
     line = one_line_error(run_cli("segment", folder / "d.pos", "--ranges", folder / "d.rrng", "-o", out,
                                   "--element", "cu"))
     assert line.startswith("error: element cu: not among the dataset's elements Al, Ni")
+    only_ni = folder / "ni.rrng"
+    only_ni.write_text("[Ions]\nNumber=1\nIon1=Ni\n[Ranges]\nNumber=2\nRange1=28.5 29.5 Vol:0.01 Ni:1 Color:00FF00\n"
+                       "Range2=40 41 Vol:0.01 Al:1 Color:FF0000\n")
+    line = one_line_error(run_cli("segment", folder / "d.pos", "--ranges", only_ni, "-o", out, "--element", "AL"))
+    assert line == "error: element Al: no atoms of it in the dataset"
     line = one_line_error(run_cli("segment", folder / "d.pos", "--ranges", folder / "d.rrng",
                                   "-o", tmp_path / "no" / "x.h5"))
     assert "output folder" in line
