@@ -35,12 +35,19 @@ def block_counts(counts: np.ndarray, voxel_size: float, block_nm: float = BLOCK_
     """(E, B) atoms per element in blocks of k x k x k voxels (k = round(block_nm / voxel_size),
     at least 1) of (E, nx, ny, nz) raw counts; partial blocks at the far faces are kept."""
     k = max(1, int(round(block_nm / voxel_size)))
-    e, *shape = counts.shape
-    padded = [-(-n // k) * k for n in shape]
-    grid = np.zeros((e, *padded), dtype=np.float64)
-    grid[:, :shape[0], :shape[1], :shape[2]] = counts
-    blocks = grid.reshape(e, padded[0] // k, k, padded[1] // k, k, padded[2] // k, k).sum(axis=(2, 4, 6))
-    return blocks.reshape(e, -1)
+    blocks = np.asarray(counts)
+    for axis in (1, 2, 3):  # sum every k-th voxel slab along each axis (no padded copy)
+        take = [slice(None)] * 4
+        take[axis] = slice(0, None, k)
+        summed = blocks[tuple(take)].copy()
+        for offset in range(1, k):
+            take[axis] = slice(offset, None, k)
+            part = blocks[tuple(take)]
+            head = [slice(None)] * 4
+            head[axis] = slice(0, part.shape[axis])
+            summed[tuple(head)] += part
+        blocks = summed
+    return blocks.reshape(blocks.shape[0], -1).astype(np.float64)
 
 
 def contrast_over_noise(part: np.ndarray, total: np.ndarray) -> tuple[float, float, float]:

@@ -26,6 +26,16 @@ def slab_with_carbon():
     return with_trace_carbon(phantom(20.0, slab_distance(7.0, 13.0), noise=0.4, seed=3))
 
 
+@pytest.mark.parametrize("shape, voxel", [((2, 9, 8, 7), 0.5), ((2, 10, 11, 13), 0.3), ((1, 5, 5, 5), 1.0)])
+def test_block_counts_sum_whole_and_partial_blocks(shape, voxel):
+    counts = np.random.default_rng(1).poisson(2.0, shape).astype(np.float32)
+    k = round(1.0 / voxel)
+    padded = np.pad(counts, [(0, 0)] + [(0, -n % k) for n in shape[1:]])
+    e, nx, ny, nz = padded.shape
+    expected = padded.reshape(e, nx // k, k, ny // k, k, nz // k, k).sum(axis=(2, 4, 6)).reshape(e, -1)
+    np.testing.assert_array_equal(block_counts(counts, voxel), expected)
+
+
 def test_contrast_over_noise_is_zero_for_counting_noise_and_large_for_two_phases():
     rng = np.random.default_rng(0)
     total = np.full(4000, 80.0)
