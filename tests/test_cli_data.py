@@ -73,6 +73,8 @@ def test_info_lists_every_peak_above_the_threshold(rng, tmp_path):
     summary = json.loads(runner.invoke(app, ["info", "--json", str(tmp_path / "many.epos")]).output)
     assert [round(c) for c, _ in summary["peaks_da"]] == list(range(3, 91, 3))
     assert [n for _, n in summary["peaks_da"]] == sizes.tolist()
+    result = runner.invoke(app, ["info", "--peaks", "-1", str(tmp_path / "many.epos")])
+    assert str(result.exception) == "--peaks: must be >= 0 (0 lists all peaks), got -1"
 
 
 def test_info_ion_and_atomic_fractions_with_molecular_ions(rng, tmp_path):

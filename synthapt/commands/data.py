@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from synthapt.errors import SynthaptError
+
 RANGES_HELP = "Range file (.rrng or .rng) to range the ions with."
 
 
@@ -16,8 +18,8 @@ def register(app: typer.Typer) -> None:
         file: Path = typer.Argument(..., help="Data file: .h5 (dataset, specimen or segmentation), "
                                               ".pos, .epos, .apt, .rrng or .rng."),
         ranges: Optional[Path] = typer.Option(None, "--ranges", "-r", help=RANGES_HELP),
-        peaks: int = typer.Option(20, "--peaks", min=0, help="List at most this many m/q peaks "
-                                                              "(the largest); 0 lists all."),
+        peaks: int = typer.Option(20, "--peaks", help="List at most this many m/q peaks (the largest); "
+                                                       "0 lists all."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON (all peaks)."),
     ) -> None:
         """Ion count, bounding box, m/q peaks, composition, ePOS fields and ground truth of a data
@@ -26,6 +28,8 @@ def register(app: typer.Typer) -> None:
 
         from synthapt.io.summary import format_summary, is_segmentation_file, summarize, summarize_segmentation
 
+        if peaks < 0:
+            raise SynthaptError(f"--peaks: must be >= 0 (0 lists all peaks), got {peaks}")
         if is_segmentation_file(file):
             from synthapt.segment_file import read_segmentation
 
