@@ -13,7 +13,7 @@ from synthapt.errors import FormatError
 from synthapt.io import load_dataset
 from synthapt.io.epos import write_epos
 from synthapt.io.hdf5 import write_specimen
-from synthapt.io.ranges import Range, RangeTable
+from synthapt.ranges import Range, RangeTable
 from synthapt.io.rrng import write_rrng
 
 runner = CliRunner()
@@ -90,15 +90,16 @@ def test_info_ion_and_atomic_fractions_with_molecular_ions(rng, tmp_path):
 
 
 def test_info_segmentation_file(rng, tmp_path):
-    from synthapt.mesh import Mesh
-    from synthapt.segment_file import SegmentationResult, write_segmentation
+    from synthapt.segmentation.result import SegmentationResult, write_segmentation
+    from synthapt.spatial.mesh import Mesh
 
     labels = np.r_[np.zeros(70), np.ones(30)].astype(np.int8)
     grid = np.zeros((4, 5, 6), np.float32)
     square = Mesh([[0, 0, 0], [2, 0, 0], [2, 3, 0], [0, 3, 0]], [[0, 1, 2], [0, 2, 3]])
-    result = SegmentationResult(labels, grid.astype(np.int8), grid, None, grid, np.zeros(3), 0.5, square,
-                                "canny", ("Al",), {}, {"matrix_at_pct": 10.0, "precipitate_at_pct": 25.0,
-                                                   "element_choice": "given (--element)"})
+    result = SegmentationResult(
+        labels=labels, voxel_labels=grid.astype(np.int8), indicator=grid, edge_field=None, concentration=grid,
+        origin=np.zeros(3), voxel_size=0.5, mesh=square, method="canny", elements=("Al",),
+        phase_composition={"matrix_at_pct": 10.0, "precipitate_at_pct": 25.0, "element_choice": "given (--element)"})
     write_segmentation(tmp_path / "seg.h5", result, dataset_path="run.h5", ranges_path="r.rrng")
     out = runner.invoke(app, ["info", str(tmp_path / "seg.h5")]).output
     assert "(segmentation)" in out

@@ -7,10 +7,11 @@ from segment_phantoms import phantom, slab_distance
 
 from synthapt.data import MATRIX
 from synthapt.errors import SynthaptError
-from synthapt.isosurface import iso_segment
-from synthapt.segment import SegmentParams, segment
-from synthapt.segment_element import block_counts, choose_element, contrast_over_noise, match_elements
-from synthapt.voxel import voxelize
+from synthapt.segmentation.edge import segment
+from synthapt.segmentation.element import block_counts, choose_element, contrast_over_noise, match_elements
+from synthapt.segmentation.iso import iso_segment
+from synthapt.segmentation.params import SegmentParams
+from synthapt.spatial.voxel import voxelize
 
 
 def with_trace_carbon(ds, at_pct=0.08, seed=11):

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from synthapt.errors import SynthaptError
+from synthapt.io import convert_file
+from synthapt.io.summary import format_summary, is_segmentation_file, summarize, summarize_segmentation
+from synthapt.segmentation.result import read_segmentation
 
 RANGES_HELP = "Range file (.rrng or .rng) to range the ions with."
 
@@ -24,15 +28,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Ion count, bounding box, m/q peaks, composition, ePOS fields and ground truth of a data
         file; method, ions per phase and mesh area of a segmentation file."""
-        import json
-
-        from synthapt.io.summary import format_summary, is_segmentation_file, summarize, summarize_segmentation
-
         if peaks < 0:
             raise SynthaptError(f"--peaks: must be >= 0 (0 lists all peaks), got {peaks}")
         if is_segmentation_file(file):
-            from synthapt.segment_file import read_segmentation
-
             summary = summarize_segmentation(read_segmentation(file), file)
         else:
             summary = summarize(file, ranges)
@@ -46,8 +44,6 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
     ) -> None:
         """Convert between POS, ePOS, APT6 (.apt) and the synthapt HDF5 file."""
-        from synthapt.io import convert_file
-
         dataset = convert_file(source, target, ranges)
         if not quiet:
             typer.echo(f"wrote {dataset.n_ions} ions to {target}")

@@ -8,8 +8,16 @@ from typing import Optional, Tuple
 import typer
 
 from synthapt.commands.common import QUIET_HELP, console, progress_bar
-
-METHODS = ("hed", "canny", "sobel", "iso")
+from synthapt.io import load_dataset
+from synthapt.io.md_files import check_output_folder
+from synthapt.segmentation.methods import check_segment_inputs, run_segmentation
+from synthapt.segmentation.params import METHOD_NAMES, load_segment_params
+from synthapt.segmentation.proxigram import proxigram_inputs
+from synthapt.segmentation.result import write_segmentation
+from synthapt.spatial.mesh import write_mesh
+from synthapt.spatial.profiles import (DEFAULT_PLATEAU, check_plateau, plateau_composition, proxigram,
+                                       write_profile_csv)
+from synthapt.structures.truth import check_bin_width
 
 
 def register(app: typer.Typer) -> None:
@@ -18,7 +26,7 @@ def register(app: typer.Typer) -> None:
         data: Path = typer.Argument(..., help="Dataset: synthapt .h5, or .pos/.epos/.apt (with --ranges)."),
         output: Path = typer.Option(..., "-o", "--output", help="Segmentation file to write (.h5)."),
         ranges: Optional[Path] = typer.Option(None, "--ranges", help="Range file (.rrng/.rng)."),
-        method: str = typer.Option("hed", "--method", help="hed, canny, sobel or iso."),
+        method: str = typer.Option("hed", "--method", help=f"{', '.join(METHOD_NAMES)}."),
         element: Optional[str] = typer.Option(
             None, "--element", help="Partitioning element(s), any letter case, e.g. Al or Al+Ti "
                                     "(default: the non-trace element with the largest partitioning "
@@ -33,11 +41,6 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", help=QUIET_HELP),
     ) -> None:
         """Segment a dataset into matrix and precipitate; write labels, mesh and edge field."""
-        from synthapt.io import load_dataset
-        from synthapt.mesh import write_mesh
-        from synthapt.md.files import check_output_folder
-        from synthapt.segment import check_segment_inputs, load_segment_params, run_segmentation, write_segmentation
-
         seg_params = load_segment_params(params, method, element, voxel, delocalization)
         for path in (output, mesh):
             if path is not None:
@@ -73,10 +76,6 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", help=QUIET_HELP),
     ) -> None:
         """Proxigram of the ions against the segmentation's interface mesh, with plateau compositions."""
-        from synthapt.md.files import check_output_folder
-        from synthapt.profiles import (DEFAULT_PLATEAU, check_bin_width, check_plateau, plateau_composition,
-                                       proxigram, proxigram_inputs, write_profile_csv)
-
         check_bin_width(bin_width, "--bin-width")
         lo, hi = check_plateau(DEFAULT_PLATEAU if plateau is None else plateau, "--plateau")
         if csv is not None:

@@ -16,6 +16,7 @@ from scipy.signal import find_peaks
 
 from synthapt.data import EPOS_FIELDS, APTDataset, Specimen
 from synthapt.io import RANGE_FORMATS, load_dataset, load_ranges
+from synthapt.io.hdf5 import file_kind, read_specimen
 
 PEAK_BIN_DA = 0.05
 PEAK_SIGMA = 6.0
@@ -112,8 +113,6 @@ def is_segmentation_file(path: str | os.PathLike) -> bool:
     """True for a synthapt HDF5 file of kind "segmentation"."""
     if Path(path).suffix.lower() not in (".h5", ".hdf5"):
         return False
-    from synthapt.io.hdf5 import file_kind
-
     return file_kind(path) == "segmentation"
 
 
@@ -138,8 +137,6 @@ def summarize(path: str | os.PathLike, ranges: Any = None) -> dict[str, Any]:
         out = {"kind": "ranges", "ranges": len(table.ranges), "ions": list(table.ion_names),
                "elements": list(table.elements)}
     elif suffix in (".h5", ".hdf5"):
-        from synthapt.io.hdf5 import file_kind, read_specimen
-
         if file_kind(p) == "specimen":
             out = summarize_specimen(read_specimen(p))
         else:

@@ -11,6 +11,10 @@ from synthapt.apt.emulate import emulate
 from synthapt.apt.params import EmulationParams
 from synthapt.config import from_dict, read_toml
 from synthapt.data import APTDataset
+from synthapt.io.epos import write_epos
+from synthapt.io.hdf5 import read_specimen, write_dataset
+from synthapt.io.pos import write_pos
+from synthapt.io.rrng import write_rrng
 
 PathLike = str | os.PathLike
 
@@ -30,11 +34,6 @@ def emulate_files(specimen_path: PathLike, output: PathLike, params: EmulationPa
                   progress: Callable[[str, IonBundle], None] | None = None) -> APTDataset:
     """Emulate the specimen of ``specimen_path`` and write the dataset (HDF5 with ground truth,
     resolved parameters as config) to ``output``, and the classic POS / ePOS / RRNG files if given."""
-    from synthapt.io.epos import write_epos
-    from synthapt.io.hdf5 import read_specimen, write_dataset
-    from synthapt.io.pos import write_pos
-    from synthapt.io.rrng import write_rrng
-
     specimen = read_specimen(Path(specimen_path))
     dataset = emulate(specimen, params, seed, progress)
     write_dataset(output, dataset, config=params.resolved())

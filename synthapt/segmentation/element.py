@@ -57,7 +57,7 @@ def contrast_over_noise(part: np.ndarray, total: np.ndarray) -> tuple[float, flo
     standard deviation of the block concentrations beyond counting noise,
     sqrt(max(var_observed - noise^2, 0)), with var_observed weighted by atoms; noise: the
     binomial counting noise of one block, sqrt(c (1 - c) / mean atoms per block), c the overall
-    fraction (the model of ``synthapt.segment_regions.concentration_noise``). In a uniform solid
+    fraction (the model of ``synthapt.segmentation.regions.concentration_noise``). In a uniform solid
     solution the ratio is ~0 for every element; a partitioning element has ratio >> 0.
     """
     keep = total >= MIN_BLOCK_ATOMS

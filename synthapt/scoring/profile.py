@@ -17,7 +17,7 @@ from scipy.special import erf, erfinv
 
 from synthapt.data import Profile
 from synthapt.errors import ConfigError, SynthaptError
-from synthapt.profiles import plateau_composition
+from synthapt.spatial.profiles import plateau_composition
 
 WIDTH_PER_SIGMA = 2.0 * math.sqrt(2.0) * float(erfinv(0.8))
 """10-90 % width of an error-function profile in units of its sigma (2.563)."""
@@ -123,7 +123,7 @@ def partitioning_element(truth: Profile, elements: list[str], params) -> str:
 
 def profile_scores(recovered: Profile, truth: Profile, params) -> dict[str, Any]:
     """All profile metrics of ``recovered`` against ``truth`` as a flat dict (see
-    ``synthapt.metrics.METRICS``); ``params`` is a ``synthapt.metrics.ScoreParams``."""
+    ``synthapt.scoring.metrics.METRICS``); ``params`` is a ``synthapt.scoring.metrics.ScoreParams``."""
     elements = common_elements(recovered, truth)
     out: dict[str, Any] = {}
     rmse = {el: profile_rmse(recovered, truth, el, params.profile_window, params.min_bin_ions,
