@@ -42,15 +42,75 @@ def test_info_pos_with_ranges(rng, tmp_path):
     out = result.output
     assert "ions: 4000" in out
     assert "x [-10.50, " in out and "z [-12.00, " in out
-    peaks = out.split("main m/q peaks (Da): ")[1].splitlines()[0]
+    peaks = out.split("m/q peaks (Da; 0.05 Da bins; > 6 Poisson sigma above the median background and "
+                      "1 % of the highest bin): ")[1].splitlines()[0]
     assert "27.0" in peaks and "29.0" in peaks and peaks.count("(") == 2
-    ni = float(out.split("Ni ")[1].split(",")[0].split(";")[0])
+    assert "not shown" not in out
+    ni = float(out.split("ion fraction (% of ranged ions): ")[1].split("Ni ")[1].split(";")[0])
     assert abs(ni - 100 * 3000 / (3000 + 800 + 0)) < 1.0  # background ions inside windows are few
+    assert "at.%" not in out.split("ion fraction")[1].splitlines()[0]
     assert "ground truth: absent" in out and "ePOS fields:" in out
+    # the ePOS file was written from a dataset without TOF, voltages or detector hits
+    assert "ePOS fields that are all zero (not recorded): tof, v_dc, v_pulse, det_x, det_y\n" in out
     result = runner.invoke(app, ["info", "--json", str(tmp_path / "run.epos"), "-r", str(tmp_path / "r.rrng")])
     summary = json.loads(result.output)
     assert summary["ions"] == 4000 and summary["bounding_box_nm"][2][0] == -12.0
     assert [round(c) for c, _ in summary["peaks_da"]] == [27, 29]
+
+
+def test_info_lists_every_peak_above_the_threshold(rng, tmp_path):
+    centres = np.arange(1, 31) * 3.0
+    sizes = 200 + 20 * np.arange(30)  # the peak at 3 Da is the smallest
+    mq = np.concatenate([rng.normal(c, 0.01, k) for c, k in zip(centres, sizes)])
+    write_epos(tmp_path / "many.epos", APTDataset(positions=rng.uniform(-5, 5, (len(mq), 3)), mass_to_charge=mq))
+    out = runner.invoke(app, ["info", str(tmp_path / "many.epos")]).output
+    line = out.split("highest bin): ")[1].splitlines()[0]
+    assert line.count("(") == 20 and line.startswith("33.0")  # the 20 largest, by position
+    assert "10 smaller peaks not shown; --peaks 0 lists all 30" in out
+    out = runner.invoke(app, ["info", "--peaks", "0", str(tmp_path / "many.epos")]).output
+    line = out.split("highest bin): ")[1].splitlines()[0]
+    assert line.count("(") == 30 and line.startswith("3.00 (200)") and "not shown" not in out
+    summary = json.loads(runner.invoke(app, ["info", "--json", str(tmp_path / "many.epos")]).output)
+    assert [round(c) for c, _ in summary["peaks_da"]] == list(range(3, 91, 3))
+    assert [n for _, n in summary["peaks_da"]] == sizes.tolist()
+    result = runner.invoke(app, ["info", "--peaks", "-1", str(tmp_path / "many.epos")])
+    assert str(result.exception) == "--peaks: must be >= 0 (0 lists all peaks), got -1"
+
+
+def test_info_ion_and_atomic_fractions_with_molecular_ions(rng, tmp_path):
+    mq = np.r_[np.full(600, 27.0), np.full(200, 28.0), np.full(200, 29.0)]  # Al, AlH, Ni ions
+    write_epos(tmp_path / "m.epos", APTDataset(positions=rng.uniform(-5, 5, (1000, 3)), mass_to_charge=mq))
+    write_rrng(tmp_path / "m.rrng", RangeTable((Range(26.8, 27.2, "Al", {"Al": 1}),
+                                                Range(27.8, 28.2, "AlH", {"Al": 1, "H": 1}),
+                                                Range(28.8, 29.2, "Ni", {"Ni": 1}))))
+    out = runner.invoke(app, ["info", str(tmp_path / "m.epos"), "-r", str(tmp_path / "m.rrng")]).output
+    assert "ion fraction (% of ranged ions): Al 60.00, AlH 20.00, Ni 20.00; unranged 0.00 % of all ions" in out
+    # atoms: Al 600 + 200, H 200, Ni 200 of 1200
+    assert "atomic fraction (at.%, molecular ions AlH decomposed): Al 66.67, H 16.67, Ni 16.67" in out
+
+
+def test_info_segmentation_file(rng, tmp_path):
+    from synthapt.segmentation.result import SegmentationResult, write_segmentation
+    from synthapt.spatial.mesh import Mesh
+
+    labels = np.r_[np.zeros(70), np.ones(30)].astype(np.int8)
+    grid = np.zeros((4, 5, 6), np.float32)
+    square = Mesh([[0, 0, 0], [2, 0, 0], [2, 3, 0], [0, 3, 0]], [[0, 1, 2], [0, 2, 3]])
+    result = SegmentationResult(
+        labels=labels, voxel_labels=grid.astype(np.int8), indicator=grid, edge_field=None, concentration=grid,
+        origin=np.zeros(3), voxel_size=0.5, mesh=square, method="canny", elements=("Al",),
+        phase_composition={"matrix_at_pct": 10.0, "precipitate_at_pct": 25.0, "element_choice": "given (--element)"})
+    write_segmentation(tmp_path / "seg.h5", result, dataset_path="run.h5", ranges_path="r.rrng")
+    out = runner.invoke(app, ["info", str(tmp_path / "seg.h5")]).output
+    assert "(segmentation)" in out
+    assert "method: canny, element(s): Al (given (--element))" in out
+    assert "voxel size: 0.5 nm, grid 4 x 5 x 6" in out
+    assert "ions: 100 (matrix 70 (70.00 %), precipitate 30 (30.00 %))" in out
+    assert "interface mesh: 6.0 nm^2, 2 triangles" in out
+    assert "Al (at.%): matrix 10.00, precipitate 25.00" in out
+    assert "dataset file: run.h5" in out and "ranges file: r.rrng" in out
+    summary = json.loads(runner.invoke(app, ["info", "--json", str(tmp_path / "seg.h5")]).output)
+    assert summary["mesh_area_nm2"] == 6.0 and summary["ions_per_phase"] == {"0": 70, "1": 30}
 
 
 def test_info_specimen(rng, tmp_path):
@@ -108,13 +168,13 @@ def test_missing_file_exits_2_with_one_line(tmp_path):
 
 
 def test_info_range_files_and_apt_conversion(rng, tmp_path):
-    from test_io_apt6 import write_apt6
+    from synthapt.io.apt6 import write_apt6
 
     (tmp_path / "r.rng").write_text("2 2\nAl\nAl 0 0 1\nNi\nNi 0 1 0\n---- Al Ni\n. 26.8 27.2 1 0\n. 28.8 29.2 0 1\n")
     result = runner.invoke(app, ["info", str(tmp_path / "r.rng")])
     assert result.exit_code == 0 and "ranges: 2" in result.output and "ions: Al, Ni" in result.output
     ds = spectrum_dataset(rng, n=1000)
-    write_apt6(tmp_path / "run.apt", ds.positions, ds.mass_to_charge)
+    write_apt6(tmp_path / "run.apt", APTDataset(positions=ds.positions, mass_to_charge=ds.mass_to_charge))
     result = runner.invoke(app, ["convert", str(tmp_path / "run.apt"), str(tmp_path / "run.pos"),
                                  "--ranges", str(tmp_path / "r.rng")])
     assert result.exit_code == 0, result.output
@@ -139,7 +199,7 @@ def test_info_reports_ground_truth(rng, tmp_path):
     assert result.exit_code == 0, result.output
     assert "ground truth: present (ions by true phase: background 25.00 %, matrix 50.00 %, precipitate 25.00 %)" \
         in result.output
-    assert "main m/q peaks (Da): 29.0" in result.output
+    assert "highest bin): 29.0" in result.output
 
 
 def test_convert_h5_keeps_config_and_embedded_specimen(rng, tmp_path):

@@ -45,5 +45,5 @@ def test_errors(sphere):
     with pytest.raises(SynthaptError, match="Cu"):
         iso_segment(sphere, "Cu", 10.0)
     only_ni = phantom(8.0, None, c_matrix=0.0, seed=5)
-    with pytest.raises(SynthaptError, match="element Al: no ions"):
+    with pytest.raises(SynthaptError, match="element Al: no atoms"):
         iso_segment(only_ni, "Al", 10.0)

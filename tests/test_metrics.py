@@ -183,10 +183,17 @@ def test_rmse_interpolates_onto_recovered_bins_and_uses_window():
 
 def test_plateau_composition():
     p = step_profile(lambda d: np.where(d > 0, 24.0, 8.0))
-    plateau = plateau_composition(p, 1.5, 5.0)
+    plateau = plateau_composition(p, (1.5, 5.0))
     assert plateau["precipitate"]["Al"] == pytest.approx(24.0, abs=1e-4)
     assert plateau["matrix"]["Al"] == pytest.approx(8.0, abs=1e-4)
     assert plateau["matrix"]["Ni"] == pytest.approx(92.0, abs=1e-4)
+    assert plateau == plateau_composition(p)  # the default window is (1.5, 5.0) nm
+    # a window that only sees one side of a 3 nm wide interface
+    wide = step_profile(lambda d: 8.0 + 16.0 * np.clip((d + 1.5) / 3.0, 0.0, 1.0))
+    assert plateau_composition(wide, (0.5, 2.0))["precipitate"]["Al"] < 23.0
+    assert plateau_composition(wide, (2.0, 5.0))["precipitate"]["Al"] == pytest.approx(24.0, abs=1e-4)
+    with pytest.raises(SynthaptError, match="plateau: MIN MAX must be finite"):
+        plateau_composition(p, (2.0, float("nan")))
 
 
 def test_erf_fit_recovers_width_and_position():
@@ -268,8 +275,10 @@ def test_worse_than_directions():
 
 
 def test_score_params_validation():
-    with pytest.raises(ConfigError, match="plateau_min"):
-        ScoreParams(plateau_min=6.0, plateau_max=5.0)
+    for window in ((6.0, 5.0), (-1.0, 2.0), (1.0, float("inf")), (1.0,)):
+        with pytest.raises(ConfigError, match="score.plateau"):
+            ScoreParams(plateau=window)
+    assert ScoreParams(plateau=[2, 4]).plateau == (2.0, 4.0)
     with pytest.raises(ConfigError, match="profile_window"):
         ScoreParams(profile_window=0)
 

@@ -8,7 +8,7 @@ from synthapt.ranges import Range, RangeTable
 from synthapt.spatial.mesh import Mesh, read_mesh, write_mesh
 from synthapt.spatial.mesh_distance import (closest_point_on_triangles, signed_distance_grid,
                                             signed_distance_to_mesh)
-from synthapt.spatial.profiles import plateau, proxigram, write_profile_csv
+from synthapt.spatial.profiles import plateau_composition, proxigram, write_profile_csv
 from synthapt.spatial.mesh import interface_mesh
 
 
@@ -110,7 +110,8 @@ def test_proxigram_of_a_sharp_planar_interface_recovers_both_plateaus(rng, tmp_p
     for method, sub in (("grid", slice(None)), ("exact", slice(0, 20_000))):
         prof = proxigram(ds.subset(sub), mesh, bin_width=0.2, method=method)
         assert prof.counts.sum() == len(ds.subset(sub).positions)
-        matrix, precipitate = plateau(prof, -3.0, -0.2), plateau(prof, 0.2, 1.8)
+        plateaus = plateau_composition(prof, (0.2, 1.8))
+        matrix, precipitate = plateaus["matrix"], plateaus["precipitate"]
         assert matrix["Al"] == pytest.approx(8.0, abs=1.0)
         assert precipitate["Al"] == pytest.approx(24.0, abs=1.0)
         # sharp: the bins right next to 0 already hold the plateau values
@@ -119,7 +120,7 @@ def test_proxigram_of_a_sharp_planar_interface_recovers_both_plateaus(rng, tmp_p
         assert al[np.argmin(np.abs(prof.centers - 0.1))] == pytest.approx(24.0, abs=5.0)
     write_profile_csv(tmp_path / "p.csv", prof)
     lines = (tmp_path / "p.csv").read_text().splitlines()
-    assert lines[0] == "distance_nm,ions,Ni_at_pct,Al_at_pct,Ni_err_at_pct,Al_err_at_pct"
+    assert lines[0] == "distance_nm,atoms,Ni_at_pct,Al_at_pct,Ni_err_at_pct,Al_err_at_pct"
     assert len(lines) == len(prof.centers) + 1
     assert sum(int(line.split(",")[1]) for line in lines[1:]) == 20_000
 

@@ -224,9 +224,9 @@ def test_score_params_file(files, tmp_path):
     assert case["score_params"]["boundary_margin"] == 2.0
     # a 2 nm rim of the 10 x 10 nm interface squares is now excluded: 6 x 6 of 10 x 10 nm2
     assert case["scores"]["user"]["interface_area_excluded_fraction"] == pytest.approx(0.64)
-    params.write_text("plateau_min = 9.0\n")
-    assert "score.plateau_min" in cli_error("score", "--truth", files / "dataset.h5", "--labels",
-                                            files / "perfect.npy", "--params", params)
+    params.write_text("plateau = [9.0, 5.0]\n")
+    assert "score.plateau: MIN MAX must be finite distances (nm) with 0 <= MIN < MAX, got 9 5" in cli_error(
+        "score", "--truth", files / "dataset.h5", "--labels", files / "perfect.npy", "--params", params)
     params.write_text("windw = 2.0\n")
     assert "unknown key 'score.windw'" in cli_error(
         "score", "--truth", files / "dataset.h5", "--labels", files / "perfect.npy", "--params", params)

@@ -99,7 +99,7 @@ def test_inputs_not_mutated_and_deterministic(sphere):
 
 def test_errors():
     only_ni = phantom(10.0, None, c_matrix=0.0, seed=5)
-    with pytest.raises(SynthaptError, match="element Al: no ions"):
+    with pytest.raises(SynthaptError, match="element Al: no atoms"):
         segment(only_ni, SegmentParams(detector="sobel", elements=("Al",)))
     with pytest.raises(SynthaptError, match="Cu"):
         segment(only_ni, SegmentParams(detector="sobel", elements=("Cu",)))

@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
         method: str = typer.Option("user", "--method", help="Name of your method in the output."),
         json_out: Optional[Path] = typer.Option(None, "--json", help="Write all scores (case-result JSON)."),
         params: Optional[Path] = typer.Option(
-            None, "--params", help="Scoring settings (TOML: profile_window, plateau_min, ..., nm)."),
+            None, "--params", help="Scoring settings (TOML: profile_window, plateau = [MIN, MAX], ..., nm)."),
         fail_under: list[str] = typer.Option(
             [], "--fail-under", help="METRIC=VALUE: exit 1 if any method scores worse (repeatable)."),
         quiet: bool = quiet_option(),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from synthapt.data import APTDataset
 from synthapt.errors import FormatError
-from synthapt.io.apt6 import read_apt6
+from synthapt.io.apt6 import read_apt6, write_apt6
 from synthapt.io.atomic import check_output_file
 from synthapt.io.epos import read_epos, write_epos
 from synthapt.io.hdf5 import file_groups, read_config, read_dataset, read_specimen, write_dataset
@@ -19,7 +19,7 @@ from synthapt.io.rng import read_rng
 from synthapt.io.rrng import read_rrng
 
 DATASET_READ_FORMATS = (".h5", ".hdf5", ".pos", ".epos", ".apt")
-DATASET_WRITE_FORMATS = (".h5", ".hdf5", ".pos", ".epos")
+DATASET_WRITE_FORMATS = (".h5", ".hdf5", ".pos", ".epos", ".apt")
 RANGE_FORMATS = (".rrng", ".rng")
 HDF5_FORMATS = {".h5", ".hdf5"}
 
@@ -58,12 +58,15 @@ def load_dataset(path: str | os.PathLike, ranges=None) -> APTDataset:
 
 
 def save_dataset(path: str | os.PathLike, dataset: APTDataset) -> None:
-    """Write ``dataset`` as .h5/.hdf5 (everything), .pos (positions, m/q) or .epos (+ ePOS fields)."""
+    """Write ``dataset`` as .h5/.hdf5 (everything), .pos (positions, m/q), .epos or .apt (+ ePOS
+    fields and pulse numbers)."""
     suffix = check_suffix(path, DATASET_WRITE_FORMATS, "output")
     if suffix in (".h5", ".hdf5"):
         write_dataset(path, dataset)
     elif suffix == ".pos":
         write_pos(path, dataset)
+    elif suffix == ".apt":
+        write_apt6(path, dataset)
     else:
         write_epos(path, dataset)
 

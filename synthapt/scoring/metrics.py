@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from synthapt.data import MATRIX, PRECIPITATE
-from synthapt.errors import ConfigError
+from synthapt.errors import ConfigError, SynthaptError
+from synthapt.spatial.profiles import DEFAULT_PLATEAU, check_plateau
 
 ALLOWED_LABELS = (MATRIX, PRECIPITATE)
 
@@ -73,7 +74,8 @@ class ScoreParams:
     profile_window: RMSE over bin centres within +-window of the interface.
     profile_smoothing: both profiles are averaged over a moving window of this width before
         the RMSE (about 5.6 {002} planes of Ni3Al at 1 nm); 0 compares bin by bin.
-    plateau_min, plateau_max: plateau composition from bins with plateau_min <= |d| <= plateau_max.
+    plateau: (MIN, MAX), plateau compositions from bins with MIN <= |d| <= MAX
+        (``synthapt.spatial.profiles.plateau_composition``, as ``synthapt proxigram --plateau``).
     fit_window: the erf fit for width/shift uses bins within +-fit_window.
     min_bin_ions: profile bins with fewer ions are ignored (too noisy).
     boundary_margin: mesh faces whose centre lies within this distance of the dataset's convex
@@ -87,8 +89,7 @@ class ScoreParams:
 
     profile_window: float = 3.0
     profile_smoothing: float = 1.0
-    plateau_min: float = 1.5
-    plateau_max: float = 5.0
+    plateau: tuple[float, float] = DEFAULT_PLATEAU
     fit_window: float = 4.0
     min_bin_ions: int = 10
     boundary_margin: float = 1.0
@@ -98,11 +99,13 @@ class ScoreParams:
     element: str = ""
 
     def __post_init__(self) -> None:
-        for name in ("profile_window", "plateau_max", "fit_window", "bin_width"):
+        for name in ("profile_window", "fit_window", "bin_width"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"score.{name}: must be > 0 nm, got {getattr(self, name)}")
-        if not 0 <= self.plateau_min < self.plateau_max:
-            raise ConfigError(f"score.plateau_min: must be in [0, plateau_max), got {self.plateau_min}")
+        try:
+            object.__setattr__(self, "plateau", check_plateau(self.plateau, "score.plateau"))
+        except SynthaptError as exc:
+            raise ConfigError(str(exc)) from None
         if not self.coverage_tolerance > 0:
             raise ConfigError(f"score.coverage_tolerance: must be > 0 nm, got {self.coverage_tolerance}")
         if self.profile_smoothing < 0:

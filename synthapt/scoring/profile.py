@@ -17,6 +17,7 @@ from scipy.special import erf, erfinv
 
 from synthapt.data import Profile
 from synthapt.errors import ConfigError, SynthaptError
+from synthapt.spatial.profiles import plateau_composition
 
 WIDTH_PER_SIGMA = 2.0 * math.sqrt(2.0) * float(erfinv(0.8))
 """10-90 % width of an error-function profile in units of its sigma (2.563)."""
@@ -73,24 +74,6 @@ def profile_rmse(recovered: Profile, truth: Profile, element: str, window: float
     return float(np.sqrt(np.mean(diff ** 2)))
 
 
-def plateau_composition(profile: Profile, plateau_min: float = 1.5,
-                        plateau_max: float = 5.0) -> dict[str, dict[str, float]]:
-    """Mean at.% of each element in the ions with plateau_min <= |d| <= plateau_max nm.
-
-    Returns {"precipitate": {El: at.%}, "matrix": {El: at.%}} (d > 0 precipitate side);
-    NaN where a side has no ions.
-    """
-    c = profile.centers
-    out = {}
-    for phase, side in (("precipitate", (c >= plateau_min) & (c <= plateau_max)),
-                        ("matrix", (c <= -plateau_min) & (c >= -plateau_max))):
-        counts = profile.counts[side].sum(axis=0)
-        total = counts.sum()
-        out[phase] = {name: (100.0 * float(n) / total if total else float("nan"))
-                      for name, n in zip(profile.species_names, counts)}
-    return out
-
-
 def _erf_step(d: np.ndarray, c_out: float, c_in: float, d0: float, sigma: float) -> np.ndarray:
     return c_out + (c_in - c_out) * 0.5 * (1.0 + erf((d - d0) / (math.sqrt(2.0) * sigma)))
 
@@ -126,10 +109,11 @@ def partitioning_element(truth: Profile, elements: list[str], params) -> str:
     """The element with the largest precipitate-matrix plateau contrast in the true profile
     (ties, as in a binary alloy, go to the element with the lower matrix concentration)."""
     if params.element:
-        if params.element not in elements:
-            raise ConfigError(f"score.element: {params.element!r} not among {elements}")
-        return params.element
-    plateau = plateau_composition(truth, params.plateau_min, params.plateau_max)
+        match = {el.lower(): el for el in elements}.get(params.element.strip().lower())
+        if match is None:
+            raise ConfigError(f"score.element: {params.element!r} not among {elements} (any letter case)")
+        return match
+    plateau = plateau_composition(truth, params.plateau)
     def key(el: str) -> tuple[float, float]:
         contrast = abs(np.nan_to_num(plateau["precipitate"][el] - plateau["matrix"][el]))
         return -round(float(contrast), 6), float(np.nan_to_num(plateau["matrix"][el]))
@@ -149,8 +133,8 @@ def profile_scores(recovered: Profile, truth: Profile, params) -> dict[str, Any]
         out[f"profile_rmse_{el}"] = v
     out["profile_rmse"] = float(np.nanmax(list(rmse.values()))) if not all(
         np.isnan(list(rmse.values()))) else float("nan")
-    rec_plateau = plateau_composition(recovered, params.plateau_min, params.plateau_max)
-    true_plateau = plateau_composition(truth, params.plateau_min, params.plateau_max)
+    rec_plateau = plateau_composition(recovered, params.plateau)
+    true_plateau = plateau_composition(truth, params.plateau)
     errors = []
     for phase in ("precipitate", "matrix"):
         for el in elements:

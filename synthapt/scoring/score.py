@@ -11,7 +11,7 @@ Pure functions on arrays, bundled by ``score`` into one flat dict of named numbe
   a precipitate, not interface, and are ignored; the reverse direction (true interface to
   mesh) gives the interface coverage, which drops when a precipitate is missed;
 - composition profiles: recovered proxigram vs ground-truth profile, both in at.%: RMSE within
-  +-``profile_window`` nm, plateau compositions (``plateau_min``..``plateau_max`` nm from the
+  +-``profile_window`` nm, plateau compositions (``plateau`` = MIN..MAX nm from the
   interface on each side), interface width (10-90 %) and shift (50 % crossing) of an error
   function fitted to the partitioning element.
 

@@ -33,7 +33,8 @@ from synthapt.config import to_dict
 from synthapt.data import APTDataset
 from synthapt.edges.detectors import get_detector
 from synthapt.errors import SynthaptError
-from synthapt.segmentation.image import choose_elements, concentration_image
+from synthapt.segmentation.element import block_counts, choose_element
+from synthapt.segmentation.image import concentration_image
 from synthapt.segmentation.params import Progress, SegmentParams
 from synthapt.segmentation.regions import (classify_regions, concentration_noise, finish, phase_regions,
                                            refined_indicator, region_counts)
@@ -92,7 +93,8 @@ def segment(dataset: APTDataset, params: SegmentParams = SegmentParams(),
     if dataset.n_ions == 0:
         raise SynthaptError("segment: the dataset has no ions")
     grid = voxelize(dataset, params.voxel_size, params.delocalization)
-    elements = choose_elements(grid, params.elements, params.min_count)
+    elements, ratio, why = choose_element(block_counts(grid.counts, grid.voxel_size), grid.elements,
+                                          params.elements)
     conc, mask, image = concentration_image(grid, elements, params.min_count)
     if progress is not None:
         progress("voxelize", 1, 1)
@@ -104,6 +106,7 @@ def segment(dataset: APTDataset, params: SegmentParams = SegmentParams(),
     noise = concentration_noise(grid, elements, mask)
     is_precipitate, info = classify_regions(region_counts(dataset, grid, regions, elements), params,
                                             noise)
+    info = {**info, "element_choice": why, "element_contrast_over_noise": ratio}
     voxel_labels = is_precipitate[regions].astype(np.int8)
     indicator = None
     if voxel_labels.any() and params.refine > 0:

@@ -1,5 +1,6 @@
 """The concentration image of a voxel grid (step 1 of ``synthapt.segmentation.edge``, shared with
-the iso baseline), the choice of the imaged element, and the composition of each phase."""
+the iso baseline) and the composition of each phase (the imaged element is chosen in
+``synthapt.segmentation.element``)."""
 
 from __future__ import annotations
 
@@ -9,26 +10,6 @@ from synthapt.data import MATRIX, PRECIPITATE
 from synthapt.errors import SynthaptError
 from synthapt.segmentation.params import MIN_GRID
 from synthapt.spatial.voxel import VoxelGrid, fill_outside
-
-
-def choose_elements(grid: VoxelGrid, params_elements: tuple[str, ...], min_count: float) -> tuple[str, ...]:
-    """The imaged element(s): as given (checked), or the one whose voxel concentration has the
-    largest coefficient of variation (in a binary alloy: the minority, partitioning element)."""
-    if params_elements:
-        idx = grid.element_index(params_elements)
-        if grid.counts[idx].sum() == 0:
-            raise SynthaptError(f"element {'+'.join(params_elements)}: no ions of it in the dataset")
-        return tuple(params_elements)
-    best, best_var = None, -1.0
-    for name in grid.elements:
-        conc, mask = grid.concentration(name, min_count)
-        mean = float(np.nanmean(conc[mask])) if mask.any() else 0.0
-        var = float(np.nanvar(conc[mask])) / mean**2 if mean > 0 else 0.0
-        if var > best_var:
-            best, best_var = name, var
-    if best is None:
-        raise SynthaptError("segment: the dataset has no ranged elements")
-    return (best,)
 
 
 def concentration_image(grid: VoxelGrid, elements: tuple[str, ...],

@@ -9,12 +9,16 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable
 
+import numpy as np
+
 from synthapt.data import APTDataset
-from synthapt.errors import ConfigError
+from synthapt.errors import ConfigError, SynthaptError
 from synthapt.segmentation.edge import segment
+from synthapt.segmentation.element import match_elements
 from synthapt.segmentation.iso import iso_segment_params
 from synthapt.segmentation.params import EDGE_METHODS, METHOD_NAMES, IsoParams, Progress, SegmentParams
 from synthapt.segmentation.result import SegmentationResult
+from synthapt.spatial.voxel import ion_elements
 
 
 def _edge_method(dataset: APTDataset, params: SegmentParams,
@@ -53,6 +57,30 @@ def run_method(method: str, dataset: APTDataset, params: Any,
     """The dispatcher: segment ``dataset`` with registered ``method`` and its ``params``."""
     check_method(method)
     return METHODS[method](dataset, params, progress)
+
+
+def check_segment_inputs(dataset: APTDataset, params: SegmentParams, method: str = "hed",
+                         iso_value: float = 12.0, where: Any = "dataset") -> None:
+    """The errors that need no work, raised before any (so no progress bar precedes them): no
+    ions, an unranged dataset (``where``: its file), unknown element names or ones without atoms,
+    iso without element or with an iso value outside (0, 100) at.%."""
+    check_method(method, "--method")
+    if dataset.n_ions == 0:
+        raise SynthaptError(f"{where}: the dataset has no ions")
+    if dataset.species is None:
+        raise SynthaptError(f"{where}: the dataset is not ranged; pass --ranges FILE.rrng")
+    if params.elements:
+        names, table = ion_elements(dataset)
+        wanted = match_elements(params.elements, names)
+        codes = dataset.species[dataset.species >= 0].astype(np.int64)
+        atoms = np.bincount(codes, minlength=len(table))[: len(table)] @ table
+        if atoms[[names.index(name) for name in wanted]].sum() == 0:
+            raise SynthaptError(f"element {'+'.join(wanted)}: no atoms of it in the dataset")
+    if method == "iso":
+        if not params.elements:
+            raise ConfigError("--element: the iso method needs the element(s) to image")
+        if not 0.0 < iso_value < 100.0:
+            raise ConfigError(f"--iso-value: must be within (0, 100) at.%, got {iso_value:g}")
 
 
 def run_segmentation(dataset: APTDataset, params: SegmentParams, method: str = "hed",

@@ -3,6 +3,7 @@ the one list of method names, and the loader used by the ``segment`` command."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
@@ -28,7 +29,8 @@ class SegmentParams:
     """Parameters of the edge-detection segmentation (TOML table ``[segment]``).
 
     voxel_size: nm. delocalization: Gaussian sigma, nm. elements: partitioning element(s) whose
-    summed concentration is imaged; empty = the element with the largest relative variation.
+    summed concentration is imaged (any letter case); empty = the non-trace element with the
+    largest partitioning contrast over counting noise (``synthapt.segmentation.element``).
     detector: "hed", "canny" or "sobel"; detector_options: extra fields of its parameter class.
     upsample, batch_size, threads: HED slice enlargement, slices per pass, torch threads.
     slice_step: run the detector on every n-th slice of each stack, interpolating in between.
@@ -66,20 +68,25 @@ class SegmentParams:
     def __post_init__(self) -> None:
         object.__setattr__(self, "elements", tuple(self.elements))
         object.__setattr__(self, "detector_options", dict(self.detector_options))
+        finite = {name: bool(math.isfinite(getattr(self, name))) for name in
+                  ("voxel_size", "delocalization", "min_count", "label_smoothing", "refine")}
         checks = {
-            "voxel_size": self.voxel_size > 0, "delocalization": self.delocalization >= 0,
-            "upsample": 1.0 <= self.upsample <= 8.0, "batch_size": self.batch_size >= 1,
-            "threads": 1 <= self.threads <= 16, "slice_step": self.slice_step >= 1,
-            "min_count": self.min_count > 0,
-            "marker_threshold": 0.0 < self.marker_threshold < 1.0,
-            "min_marker_voxels": self.min_marker_voxels >= 1,
-            "label_smoothing": self.label_smoothing >= 0, "refine": self.refine >= 0,
-            "min_contrast": self.min_contrast >= 0,
-            "significance": 0.0 < self.significance < 1.0, "noise_factor": self.noise_factor >= 0,
+            "voxel_size": (finite["voxel_size"] and self.voxel_size > 0, "finite and > 0 nm"),
+            "delocalization": (finite["delocalization"] and self.delocalization >= 0, "finite and >= 0 nm"),
+            "upsample": (1.0 <= self.upsample <= 8.0, "1 to 8"), "batch_size": (self.batch_size >= 1, ">= 1"),
+            "threads": (1 <= self.threads <= 16, "1 to 16"), "slice_step": (self.slice_step >= 1, ">= 1"),
+            "min_count": (finite["min_count"] and self.min_count > 0, "finite and > 0 atoms"),
+            "marker_threshold": (0.0 < self.marker_threshold < 1.0, "between 0 and 1"),
+            "min_marker_voxels": (self.min_marker_voxels >= 1, ">= 1"),
+            "label_smoothing": (finite["label_smoothing"] and self.label_smoothing >= 0, "finite and >= 0 nm"),
+            "refine": (finite["refine"] and self.refine >= 0, "finite and >= 0 nm"),
+            "min_contrast": (self.min_contrast >= 0, ">= 0 at.%"),
+            "significance": (0.0 < self.significance < 1.0, "between 0 and 1"),
+            "noise_factor": (self.noise_factor >= 0, ">= 0"),
         }
-        for name, ok in checks.items():
+        for name, (ok, allowed) in checks.items():
             if not ok:
-                raise ConfigError(f"segment.{name}: invalid value {getattr(self, name)!r}")
+                raise ConfigError(f"segment.{name}: must be {allowed}, got {getattr(self, name)!r}")
         if self.detector not in EDGE_METHODS:
             raise ConfigError(f"segment.detector: unknown detector {self.detector!r} ({', '.join(EDGE_METHODS)})")
         if self.fuse not in ("mean", "max"):
@@ -134,8 +141,11 @@ def load_segment_params(path: Any = None, method: str = "hed", element: str | No
         data["detector"] = method
     if element:
         data["elements"] = [e.strip() for e in element.split("+") if e.strip()]
-    if voxel_size is not None:
-        data["voxel_size"] = voxel_size
-    if delocalization is not None:
-        data["delocalization"] = delocalization
+    for option, key, value, allowed in (("--voxel", "voxel_size", voxel_size, "> 0 nm, e.g. 0.5"),
+                                        ("--delocalization", "delocalization", delocalization, ">= 0 nm, e.g. 0.75")):
+        if value is None:
+            continue
+        if not (math.isfinite(value) and (value > 0 if key == "voxel_size" else value >= 0)):
+            raise ConfigError(f"{option}: must be a finite size {allowed}; got {value:g}")
+        data[key] = value
     return SegmentParams.from_dict(data)

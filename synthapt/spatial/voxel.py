@@ -26,7 +26,7 @@ MAX_VOXELS = 512**3
 def ion_elements(dataset: APTDataset) -> tuple[tuple[str, ...], np.ndarray]:
     """Element names and the (S, E) int table of atoms of each element in each species code."""
     if dataset.species is None:
-        raise SynthaptError("voxelize: the dataset is not ranged (no species); give a range file")
+        raise SynthaptError("dataset: not ranged (no species); range it with a range file (--ranges FILE.rrng)")
     names = dataset.species_names
     if dataset.ranges is not None:
         table = np.asarray(dataset.ranges.element_counts(np.arange(len(names), dtype=np.int16)),

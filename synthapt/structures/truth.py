@@ -12,6 +12,18 @@ import numpy as np
 from synthapt.data import Profile, Specimen
 from synthapt.errors import SynthaptError
 
+
+def check_bin_width(bin_width: float, where: str = "bin_width") -> float:
+    """``bin_width`` (nm) as a float; SynthaptError naming ``where`` unless finite and > 0."""
+    try:
+        value = float(bin_width)
+    except (TypeError, ValueError):
+        raise SynthaptError(f"{where}: expected a number of nm, got {bin_width!r}") from None
+    if not (np.isfinite(value) and value > 0):
+        raise SynthaptError(f"{where}: must be a finite bin width > 0 nm, got {bin_width!r}")
+    return value
+
+
 def profile_from_distance(distance: np.ndarray, species: np.ndarray,
                           species_names: tuple[str, ...], bin_width: float = 0.2) -> Profile:
     """Bin ions by signed distance (nm) and count each species per bin.
@@ -20,8 +32,7 @@ def profile_from_distance(distance: np.ndarray, species: np.ndarray,
     unranged or background ions, are not counted). Returns a ``Profile`` whose bins of width
     ``bin_width`` nm cover all finite distances.
     """
-    if not bin_width > 0:
-        raise SynthaptError(f"bin_width: must be > 0 nm, got {bin_width}")
+    check_bin_width(bin_width)
     distance = np.asarray(distance)
     if distance.dtype.kind not in "fiu":
         distance = distance.astype(np.float64)
