@@ -44,10 +44,10 @@ NEEDED = ("image_compression", "field_factor", "evaporation_field", "flight_path
 def depth_per_ion_factor(params: ReconstructionParams, detector_radius: float) -> float:
     """c (nm^3) in dz = c / R^2: Omega / (eta pi [(1 + g) sin^2 theta_m - 2 g (1 - cos theta_m)])."""
     theta_m = params.image_compression * math.atan(detector_radius / params.flight_path)
-    sin_a = math.sin(math.radians(params.shank_angle or 0.0))
-    g = sin_a / (1.0 - sin_a)
+    shank = math.radians(params.shank_angle or 0.0)
+    g = math.sin(shank) / (1.0 - math.sin(shank))
     area = math.pi * ((1.0 + g) * math.sin(theta_m) ** 2 - 2.0 * g * (1.0 - math.cos(theta_m)))
-    if not area > 0:
+    if not (area > 0 and theta_m < math.pi / 2 - shank):  # beyond the cap, on the shank
         raise ConfigError(
             f"reconstruction.image_compression: a field of view of {math.degrees(theta_m):.0f} degrees "
             "on the tip (ICF x atan(detector radius / flight path)) is too wide; check ICF, "
