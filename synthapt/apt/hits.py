@@ -33,29 +33,37 @@ hits the detector at L tan(|w + t| / ICF) from its centre (flight path L, mm).
 from __future__ import annotations
 
 import numpy as np
+import scipy.fft
 
 from synthapt.apt.bundle import IonBundle, TipModel
-from synthapt.apt.chunks import map_chunks
+from synthapt.apt.chunks import thread_count
 from synthapt.apt.params import EmulationParams
-from synthapt.apt.tip import apex_travel, tip_model
+from synthapt.apt.tip import tip_model
 
 MAX_CELLS = 128  # surface-map cells across, at most (FFT of 256^2 per window)
 WINDOW_BATCH = 16  # windows convolved at once (memory)
 LARGEST_FLIGHT_ANGLE = np.float32(np.radians(89.0))
 
 
+def kernels():
+    """The compiled loops (imported on first use: numba is a heavy import)."""
+    from synthapt.apt import kernels as compiled
+
+    compiled.use_threads()
+    return compiled
+
+
 def surface_directions(positions: np.ndarray, tip: TipModel) -> tuple[np.ndarray, ...]:
     """(wx, wy, travel, radius) of atoms at (n, 3) float32 ``positions`` (nm) when they leave:
-    angular surface coordinates theta (cos phi, sin phi) in rad, apex travel u (nm) and tip
-    radius R(u) (nm), each (n,) float32."""
-    travel = apex_travel(positions, tip)
-    radius = np.float32(tip.apex_radius) + np.float32(tip.shank_growth) * travel
-    dx, dy, rho = tip.radial(positions)
-    above_centre = positions[:, 2] - (np.float32(tip.apex_z) - travel - radius)
-    theta = np.arctan2(rho, above_centre)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        scale = np.where(rho > 0, theta / rho, 0.0).astype(np.float32)
-    return dx * scale, dy * scale, travel, radius
+    angular surface coordinates theta (cos phi, sin phi) in rad, apex travel u (nm, as
+    ``synthapt.apt.tip.apex_travel``) and tip radius R(u) (nm), each (n,) float32."""
+    n = len(positions)
+    wx, wy, travel, radius = (np.empty(n, np.float32) for _ in range(4))
+    kernels().surface_directions(np.ascontiguousarray(positions, dtype=np.float32),
+                                 float(tip.axis_xy[0]), float(tip.axis_xy[1]), float(tip.apex_z),
+                                 float(tip.apex_radius), float(tip.shank_growth),
+                                 wx, wy, travel, radius)
+    return wx, wy, travel, radius
 
 
 def poisson_kernel_spectrum(cells: int, step: float) -> np.ndarray:
@@ -72,52 +80,51 @@ def poisson_kernel_spectrum(cells: int, step: float) -> np.ndarray:
 
 
 def surface_tilt(wx: np.ndarray, wy: np.ndarray, travel: np.ndarray, other_phase: np.ndarray,
-                 field_ratio: float, window: float, step: float) -> tuple[np.ndarray, np.ndarray]:
-    """(tx, ty) (n,) float32 change of the launch direction (rad) of ions at angular surface
-    coordinates (wx, wy) rad, apex travel ``travel`` nm, ``other_phase`` (n,) bool (not matrix),
-    for a field ratio f: (f - 1) / pi times the 2D field of the non-matrix fraction mapped on
-    cells of ``step`` rad per ``window`` nm of travel (see the module docstring)."""
+                 field_ratio: float, window: float, step: float
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Launch-direction change (rad) of ions at angular surface coordinates (wx, wy) rad, apex
+    travel ``travel`` nm, ``other_phase`` (n,) bool (not matrix), for a field ratio f: (f - 1) / pi
+    times the 2D field of the non-matrix fraction mapped on cells of about ``step`` rad per
+    ``window`` nm of travel (see the module docstring). Returns (tilt_x, tilt_y, cell): tilts
+    per map cell (flat float32 arrays) and each ion's (n,) cell index, or None (no change)."""
     n = len(wx)
     if n == 0 or field_ratio == 1.0 or not other_phase.any():
-        return np.zeros(n, np.float32), np.zeros(n, np.float32)
+        return None
+    compiled = kernels()
     extent = float(max(np.abs(wx).max(), np.abs(wy).max())) + step
     cells = int(min(MAX_CELLS, np.ceil(2.0 * extent / step)))
     step = 2.0 * extent / cells
-    ix = np.clip(((wx + extent) / step).astype(np.int64), 0, cells - 1)
-    iy = np.clip(((wy + extent) / step).astype(np.int64), 0, cells - 1)
-    win = (travel / window).astype(np.int64)
-    flat = (win * cells + ix) * cells + iy
-    windows = int(win.max()) + 1
-    total = np.bincount(flat, minlength=windows * cells * cells)
-    other = np.bincount(flat[other_phase], minlength=windows * cells * cells)
-    fraction = (other / np.maximum(total, 1)).reshape(windows, cells, cells)
-    spectrum = poisson_kernel_spectrum(cells, step)
+    windows = int(travel.max() / window) + 1
+    flat = np.empty(n, np.int64)
+    compiled.surface_cells(wx, wy, travel, extent, step, cells, float(window), flat)
+    total, other = compiled.cell_counts(flat, other_phase, windows * cells * cells)
+    fraction = (other / np.maximum(total, 1)).astype(np.float32).reshape(windows, cells, cells)
+    spectrum = (poisson_kernel_spectrum(cells, step) * (field_ratio - 1.0)).astype(np.complex64)
     size = 2 * cells
-    tilt = np.empty((2, windows, cells, cells), np.float32)
-    for start in range(0, windows, WINDOW_BATCH):
-        part = np.fft.rfft2(fraction[start:start + WINDOW_BATCH], s=(size, size))
+    tilt = np.zeros((2, windows, cells, cells), np.float32)
+    busy = np.flatnonzero(fraction.reshape(windows, -1).any(axis=1))  # windows with the phase
+    for start in range(0, len(busy), WINDOW_BATCH):
+        batch = busy[start:start + WINDOW_BATCH]
+        part = scipy.fft.rfft2(fraction[batch], s=(size, size), workers=thread_count())
         for axis in range(2):
-            field = np.fft.irfft2(part * spectrum[axis], s=(size, size))
-            tilt[axis, start:start + WINDOW_BATCH] = field[:, :cells, :cells] * (field_ratio - 1.0)
-    return tilt[0].reshape(-1)[flat], tilt[1].reshape(-1)[flat]
+            field = scipy.fft.irfft2(part * spectrum[axis], s=(size, size), workers=thread_count())
+            tilt[axis, batch] = field[:, :cells, :cells]
+    return tilt[0].reshape(-1), tilt[1].reshape(-1), flat
 
 
 def project_directions(wx: np.ndarray, wy: np.ndarray, flight_path: float,
-                       image_compression: float) -> np.ndarray:
+                       image_compression: float,
+                       tilt: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """(n, 2) float32 detector hits (mm) of ions launched along angular coordinates (wx, wy)
-    (rad): flight angle |w| / ICF (at most 89 degrees), distance L tan(|w| / ICF), azimuth kept."""
+    (rad) plus ``tilt`` (from ``surface_tilt``): flight angle |w| / ICF (at most 89 degrees),
+    distance L tan(|w| / ICF), azimuth kept."""
     out = np.empty((len(wx), 2), np.float32)
-
-    def work(s: slice) -> None:
-        x, y = wx[s], wy[s]
-        angle = np.hypot(x, y)
-        flight = np.minimum(angle / np.float32(image_compression), LARGEST_FLIGHT_ANGLE)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            scale = np.where(angle > 0, np.tan(flight) * np.float32(flight_path) / angle, 0.0)
-        np.multiply(x, scale, out=out[s, 0], casting="unsafe")
-        np.multiply(y, scale, out=out[s, 1], casting="unsafe")
-
-    map_chunks(len(wx), work)
+    tilted = tilt is not None
+    if not tilted:
+        none = np.zeros(1, np.float32)
+        tilt = (none, none, np.zeros(1, np.int64))
+    kernels().project(wx, wy, tilt[2], tilt[0], tilt[1], tilted, 1.0 / image_compression,
+                      float(flight_path), float(LARGEST_FLIGHT_ANGLE), out)
     return out
 
 
@@ -132,13 +139,13 @@ def hits_stage(bundle: IonBundle, params: EmulationParams, rng: np.random.Genera
     wx, wy, travel, radius = surface_directions(positions, tip)
     other = np.take(bundle.specimen.phase, bundle.atom) > 0
     step = hits.surface_cell / tip.apex_radius
-    tx, ty = surface_tilt(wx, wy, travel, other, hits.field_ratio, hits.surface_window, step)
-    xy = project_directions(wx + tx, wy + ty, det.flight_path, det.image_compression)
-    v_dc = (radius * np.float32(hits.evaporation_field * hits.field_factor)).astype(np.float32)
-    tilt = np.hypot(tx, ty)
+    tilt = surface_tilt(wx, wy, travel, other, hits.field_ratio, hits.surface_window, step)
+    xy = project_directions(wx, wy, det.flight_path, det.image_compression, tilt)
+    v_dc = radius * np.float32(hits.evaporation_field * hits.field_factor)
+    largest_tilt = 0.0 if tilt is None else float(np.hypot(tilt[0], tilt[1]).max())
     return bundle.replace(tip=tip, detector_xy=xy, v_dc=v_dc).with_stats(
         "hits", evaporation_field=hits.evaporation_field, field_factor=hits.field_factor,
         field_ratio=hits.field_ratio, apex_travel_nm=float(travel.max()) if len(travel) else 0.0,
         final_radius_nm=float(radius.max()) if len(radius) else tip.apex_radius,
         v_dc_range=[float(v_dc.min()), float(v_dc.max())] if len(v_dc) else [],
-        max_tilt_deg=float(np.degrees(tilt.max())) if len(tilt) else 0.0)
+        max_tilt_deg=float(np.degrees(largest_tilt)))

@@ -32,7 +32,6 @@ from dataclasses import replace
 import numpy as np
 
 from synthapt.apt.bundle import IonBundle
-from synthapt.apt.chunks import CHUNK, map_chunks
 from synthapt.apt.params import EmulationParams, ReconstructionParams
 from synthapt.config import to_dict
 from synthapt.errors import ConfigError, SynthaptError
@@ -70,55 +69,34 @@ def reconstruct(detector_xy: np.ndarray, v_dc: np.ndarray | None, params: Recons
     for name in needed:
         if getattr(params, name) is None:
             raise ConfigError(f"reconstruction.{name}: needed by the reconstruction, not set")
-    xy = np.asarray(detector_xy)
+    xy = np.ascontiguousarray(detector_xy, dtype=np.float32)
     n = len(xy)
     out = np.empty((n, 3), np.float32)
     if n == 0:
         return out
-    hit = np.hypot(xy[:, 0].astype(np.float32), xy[:, 1].astype(np.float32))
-    detector_radius = params.detector_radius or float(hit.max())
+    detector_radius = params.detector_radius or float(np.sqrt(np.einsum("ij,ij->i", xy, xy).max()))
     if not detector_radius > 0:
         raise SynthaptError("reconstruction: every detector hit is at the centre (det_x = det_y = 0)")
     c = depth_per_ion_factor(params, detector_radius)
     sin_a = math.sin(math.radians(params.shank_angle or 0.0))
     g = sin_a / (1.0 - sin_a)
+    to_radius = 1.0 / (params.field_factor * params.evaporation_field)
+    depth = np.zeros(1)
+    volts = np.zeros(1, np.float32)
+    from synthapt.apt import kernels  # numba: a heavy import, on first use only
+
+    kernels.use_threads()
     if mode == "voltage":
-        volts = np.asarray(v_dc)
+        volts = np.ascontiguousarray(v_dc, dtype=np.float32)
         if len(volts) != n:
             raise SynthaptError(f"reconstruction: {len(volts)} voltages for {n} hits")
         if not (np.isfinite(volts).all() and volts.min() > 0):
             raise SynthaptError("reconstruction: DC voltages must be positive and finite (V)")
-        to_radius = 1.0 / (params.field_factor * params.evaporation_field)
-        sums = map_chunks(n, lambda s: float(np.sum(c / (volts[s].astype(np.float64) * to_radius) ** 2)))
-        offsets = np.concatenate([[0.0], np.cumsum(sums)])
-    icf, flight_path = np.float32(params.image_compression), np.float32(params.flight_path)
-    ox, oy, oz = (float(v) for v in origin)
-
-    def work(s: slice) -> None:
-        if mode == "voltage":
-            radius = volts[s].astype(np.float64) * to_radius
-            step = c / (radius * radius)
-            depth = np.cumsum(step)
-            depth -= step  # the apex depth when this ion leaves
-            depth += offsets[s.start // CHUNK]
-        else:
-            index = np.arange(s.start, s.stop, dtype=np.float64)
-            if g > 0:
-                r0 = params.initial_radius
-                depth = (np.cbrt(r0 ** 3 + 3.0 * g * c * index) - r0) / g
-            else:
-                depth = c * index / params.initial_radius ** 2
-            radius = params.initial_radius + g * depth
-        radius = radius.astype(np.float32)
-        distance = hit[s]
-        theta = np.arctan(distance / flight_path) * icf
-        with np.errstate(invalid="ignore", divide="ignore"):
-            lateral = np.where(distance > 0, radius * np.sin(theta) / distance, 0.0).astype(np.float32)
-        out[s, 0] = xy[s, 0] * lateral + np.float32(ox)
-        out[s, 1] = xy[s, 1] * lateral + np.float32(oy)
-        out[s, 2] = (oz - depth).astype(np.float32) - radius * (np.float32(1.0) - np.cos(theta))
-
-    map_chunks(n, work)
+        depth = np.empty(n)
+        kernels.voltage_depths(volts, to_radius, c, depth)
+    kernels.place_ions(xy, volts, depth, mode == "voltage", to_radius,
+                       float(params.initial_radius or 0.0), g, c, float(params.image_compression),
+                       float(params.flight_path), np.asarray(origin, dtype=np.float64), out)
     return out
 
 
