@@ -154,3 +154,19 @@ def test_reconstruct_function_checks_its_inputs():
 def test_parameter_errors_name_the_key(data, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         from_dict(EmulationParams, data)
+
+
+def test_hits_chain_is_deterministic_and_thread_independent(monkeypatch):
+    specimen = lattice_specimen((20, 20, 24), geometry=Particles(centers=((3.5, 3.5, 5.0),),
+                                                                semi_axes=((1.5,) * 3,)), seed=3)
+    params = replace(chain(field_ratio=0.8, resolution=True), shape=ShapeParams(apex_radius=3.0),
+                     background=BackgroundParams(fraction=0.01))
+    runs = []
+    for threads in ("1", "2", "2"):
+        monkeypatch.setenv("SYNTHAPT_THREADS", threads)
+        runs.append(emulate(specimen, params, seed=5))
+    for other in runs[1:]:
+        assert np.array_equal(runs[0].positions, other.positions)
+        assert np.array_equal(runs[0].epos["det_x"], other.epos["det_x"])
+        assert np.array_equal(runs[0].epos["v_dc"], other.epos["v_dc"])
+    assert runs[0].metadata["stages"]["hits"]["max_tilt_deg"] > 0
