@@ -111,7 +111,7 @@ def main() -> None:
                       f"{r['peak_rss_extra_mib']:14.0f} {r['tracemalloc_peak_mib']:16.0f} {r['file_mib']:9.0f}")
             path.unlink()
     mq = make_dataset(args.n, with_epos=False).mass_to_charge
-    from synthapt.io.ranges import Range, RangeTable
+    from synthapt.ranges import Range, RangeTable
 
     table = RangeTable(tuple(Range(c - 0.2, c + 0.2, f"Ion{i}", {"Al": 1}) for i, c in
                              enumerate(np.arange(1.0, 200.0, 2.0))))  # 100 ranges

@@ -6,7 +6,7 @@ Builds ``--ions`` ions uniformly in a cube (about 60 ions/nm^3) with eight spher
 (Ni-Al, 8 / 24 at.% Al), per-ion truth, labels equal to the truth with 1 % flipped, and a
 marching-cubes mesh of the true spheres. Prints seconds (best of ``--repeat``) and million ions
 per second for: label scores, interface distance (incl. the dataset hull), true profile,
-interface coverage, proxigram (``synthapt.profiles``), profile scores, and the whole ``synthapt.metrics.score``.
+interface coverage, proxigram (``synthapt.spatial.profiles``), profile scores, and the whole ``synthapt.metrics.score``.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import numpy as np
 from skimage.measure import marching_cubes
 
 from synthapt.data import APTDataset, GroundTruth
-from synthapt.mesh import Mesh
-from synthapt.metrics import (ScoreParams, interface_coverage, interface_distance, label_scores,
+from synthapt.spatial.mesh import Mesh
+from synthapt.scoring.score import (ScoreParams, interface_coverage, interface_distance, label_scores,
                               profile_scores, score, truth_profile_of_dataset)
 from synthapt.structures.isolated import Particles
 
@@ -65,7 +65,7 @@ def main() -> None:
     parser.add_argument("--ions", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    from synthapt.profiles import proxigram
+    from synthapt.spatial.profiles import proxigram
 
     dataset, mesh, labels = build(args.ions)
     params = ScoreParams()

@@ -40,15 +40,17 @@ def run_one(n_ions: float, detector: str, voxel: float, upsample: float, threads
     import torch
 
     from segment_phantoms import phantom
-    from synthapt import segment as seg
-    from synthapt.profiles import MeshDistance, proxigram
-    from synthapt.voxel import voxelize
+    from synthapt.segmentation import edge, image, params as seg_params, regions
+    from synthapt.spatial import voxel as vox
+    from synthapt.spatial.mesh_distance import MeshDistance
+    from synthapt.spatial.profiles import proxigram
+    from synthapt.spatial.voxel import voxelize
 
     torch.set_num_threads(threads)
     box = (n_ions / 35.0) ** (1 / 3)
     distance, _, radius = lattice_of_spheres(box)
     ds = phantom(box, distance, noise=0.3, seed=0, n_ions=int(n_ions))
-    params = seg.SegmentParams(detector=detector, elements=("Al",), voxel_size=voxel, upsample=upsample,
+    params = seg_params.SegmentParams(detector=detector, elements=("Al",), voxel_size=voxel, upsample=upsample,
                                threads=threads)
     times: dict[str, float] = {}
     import tracemalloc
@@ -63,20 +65,21 @@ def run_one(n_ions: float, detector: str, voxel: float, upsample: float, threads
         return out
 
     grid = timed("voxelize+delocalize", voxelize, ds, voxel, params.delocalization)
-    conc, mask, image = timed("concentration image", seg.concentration_image, grid, ("Al",), params.min_count)
-    detector_obj = timed("load detector", seg.make_detector, params)
-    edges = timed("edge maps (3 axes)", seg.edge_field, image, detector_obj, params.fuse, params.batch_size * 4,
+    conc, mask, image = timed("concentration image", image.concentration_image, grid, ("Al",), params.min_count)
+    detector_obj = timed("load detector", edge.make_detector, params)
+    edges = timed("edge maps (3 axes)", edge.edge_field, image, detector_obj, params.fuse, params.batch_size * 4,
                   None, slice_step)
-    regions = timed("watershed regions", seg.phase_regions, edges, image, params.marker_threshold,
+    regions = timed("watershed regions", regions.phase_regions, edges, image, params.marker_threshold,
                     params.min_marker_voxels)
-    counts = timed("region counts", seg.region_counts, ds, grid, regions, ("Al",))
-    noise = seg.concentration_noise(grid, ("Al",), mask)
-    is_p, info = seg.classify_regions(counts, params, noise)
+    counts = timed("region counts", regions.region_counts, ds, grid, regions, ("Al",))
+    noise = regions.concentration_noise(grid, ("Al",), mask)
+    is_p, info = regions.classify_regions(counts, params, noise)
     labels = is_p[regions].astype(np.int8)
-    indicator = timed("refine band", seg.refined_indicator, labels, seg.fill_outside(np.nan_to_num(conc), mask),
+    indicator = timed("refine band", regions.refined_indicator, labels, vox.fill_outside(np.nan_to_num(conc), mask),
                       params.refine / voxel, grid, ("Al",))
-    result = timed("labels + mesh", seg.finish, ds, grid, labels, conc, edges, detector, ("Al",),
-                   params.label_smoothing, {}, info, indicator)
+    result = timed("labels + mesh", lambda: regions.finish(
+        dataset=ds, grid=grid, voxel_labels=labels, conc=conc, edges=edges, method=detector,
+        elements=("Al",), smoothing_nm=params.label_smoothing, params={}, info=info, indicator=indicator))
     segment_total = sum(v for k, v in times.items() if k != "load detector")
     peak_segment = tracemalloc.get_traced_memory()[1]
     if trace_memory:

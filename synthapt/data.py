@@ -144,7 +144,7 @@ class APTDataset:
     species: (M,) int16 ranged species codes into ``species_names`` (-1 unranged), or None if
         the data have not been ranged.
     species_names: ion names from the range table (e.g. "Ni", "Al", "AlH").
-    ranges: a ``synthapt.io.ranges.RangeTable`` or None.
+    ranges: a ``synthapt.ranges.RangeTable`` or None.
     epos: dict of the ePOS fields named in ``EPOS_FIELDS`` (each (M,)), or None.
     pulse: (M,) int64 absolute pulse number of each ion, or None.
     truth: per-ion ``GroundTruth`` (synthetic data) or None (real data).

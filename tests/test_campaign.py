@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from synthapt.campaign import load_suite, run_campaign
-from synthapt.case import read_json, sha256_file
+from synthapt.campaign.run import load_suite, run_campaign
+from synthapt.campaign.case import read_json, sha256_file
 from synthapt.errors import ConfigError
 
 TINY = Path(__file__).parent / "data" / "campaign_tiny.toml"
@@ -135,7 +135,7 @@ def test_case_results_are_deterministic(killed_then_resumed, tmp_path):
     out, first, _, _ = killed_then_resumed
     suite = load_suite(TINY)
     sc = next(s for s in suite.cases if s.hash == first.name)
-    from synthapt.case import run_case
+    from synthapt.campaign.case import run_case
 
     run_case(sc.case, tmp_path)
     again = tmp_path / sc.hash
@@ -186,7 +186,7 @@ def test_force_clears_only_this_suites_cases(killed_then_resumed, tmp_path):
     """--force deletes the suite's case folders (so every case is recomputed) and nothing else."""
     import shutil
 
-    from synthapt.campaign import campaign_folder
+    from synthapt.campaign.run import campaign_folder
 
     source, _, _, _ = killed_then_resumed
     out = tmp_path / "out"

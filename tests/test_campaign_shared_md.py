@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from synthapt.campaign import _distinct_simulations_first, load_suite
-from synthapt.case import SPECIMEN_DIR, generate_case, sha256_file, simulate_and_emulate
+from synthapt.campaign.run import _distinct_simulations_first, load_suite
+from synthapt.campaign.case import SPECIMEN_DIR, generate_case, sha256_file, simulate_and_emulate
 from synthapt.data import dataclass_arrays_equal
 
 SUITE = """

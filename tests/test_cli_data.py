@@ -13,7 +13,7 @@ from synthapt.errors import FormatError
 from synthapt.io import load_dataset
 from synthapt.io.epos import write_epos
 from synthapt.io.hdf5 import write_specimen
-from synthapt.io.ranges import Range, RangeTable
+from synthapt.ranges import Range, RangeTable
 from synthapt.io.rrng import write_rrng
 
 runner = CliRunner()

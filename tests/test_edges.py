@@ -261,7 +261,7 @@ def test_rounding_excursions_are_clipped_not_refused():
 
 
 def test_benchmark_helper_reports_consistent_numbers(random_hed):
-    from synthapt.edges.bench import benchmark_hed
+    from benchmarks.hed_bench import benchmark_hed
 
     result = benchmark_hed(size=(12, 20), upsample=2.0, n_slices=3, batch_size=2, num_threads=1,
                            model=random_hed, pad=3)

@@ -10,7 +10,7 @@ from synthapt.data import APTDataset
 from synthapt.errors import SynthaptError
 from synthapt.io import load_dataset
 from synthapt.io.apt6 import FILE_HEADER
-from synthapt.io.ranges import RangeTable
+from synthapt.ranges import RangeTable
 from synthapt.io.rng import read_rng
 from synthapt.io.rrng import read_rrng
 

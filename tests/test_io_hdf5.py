@@ -13,7 +13,7 @@ from synthapt.errors import FormatError, SynthaptError
 from synthapt.io import load_dataset, save_dataset
 from synthapt.io.hdf5 import (SCHEMA_VERSION, file_kind, read_config, read_dataset, read_group,
                               read_specimen, write_dataset, write_group, write_specimen)
-from synthapt.io.ranges import Range, RangeTable
+from synthapt.ranges import Range, RangeTable
 from synthapt.structures.geometry import Geometry, register_geometry
 
 

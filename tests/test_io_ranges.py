@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from synthapt.errors import FormatError
-from synthapt.io.ranges import Range, RangeTable, formula, parse_formula
+from synthapt.ranges import Range, RangeTable, formula, parse_formula
 
 
 def table() -> RangeTable:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from synthapt.errors import FormatError
-from synthapt.io.ranges import Range, RangeTable
+from synthapt.ranges import Range, RangeTable
 from synthapt.io.rng import read_rng
 from synthapt.io.rrng import read_rrng, write_rrng
 

@@ -4,8 +4,8 @@ from segment_phantoms import phantom, sphere_distance
 
 from synthapt.data import MATRIX
 from synthapt.errors import SynthaptError
-from synthapt.isosurface import iso_segment
-from synthapt.profiles import signed_distance_to_mesh
+from synthapt.segmentation.iso import iso_segment
+from synthapt.spatial.profiles import signed_distance_to_mesh
 
 
 @pytest.fixture(scope="module")

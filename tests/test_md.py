@@ -22,7 +22,7 @@ from synthapt.data import MATRIX, PRECIPITATE, dataclass_arrays_equal
 from synthapt.errors import ConfigError, SimulationError
 from synthapt.md import SimulationConfig, simulate
 from synthapt.md.bulk import bulk_lattice_parameter
-from synthapt.md.lammps_runtime import potentials_dir
+from synthapt.structures.potentials import potentials_dir
 from synthapt.structures.alloy import AlloyConfig, l12_order_parameter, sublattice_from_positions
 
 LAYERED = {"kind": "layered", "thicknesses": [1.2], "centers": [1.2]}

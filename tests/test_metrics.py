@@ -8,11 +8,11 @@ from scipy.special import erf
 
 from synthapt.data import APTDataset, GroundTruth, Profile
 from synthapt.errors import ConfigError, SynthaptError
-from synthapt.metrics import (
-    WIDTH_PER_SIGMA, ScoreParams, check_labels, face_sample_points, fit_interface, hull_distance,
-    interface_distance, label_scores, plateau_composition, profile_rmse, profile_scores, score,
-    truth_profile_of_dataset, weighted_quantile, worse_than,
-)
+from synthapt.scoring.labels import check_labels, label_scores
+from synthapt.scoring.mesh import face_sample_points, hull_distance, interface_distance, weighted_quantile
+from synthapt.scoring.metrics import ScoreParams, worse_than
+from synthapt.scoring.profile import WIDTH_PER_SIGMA, fit_interface, plateau_composition, profile_rmse
+from synthapt.scoring.score import profile_scores, score, truth_profile_of_dataset
 
 
 class Plane:
@@ -276,7 +276,7 @@ def test_score_params_validation():
 
 def test_coverage_finds_missing_interface():
     """Slab x in [3, 7]: a mesh of only the x = 3 face covers half of the true interface."""
-    from synthapt.metrics import interface_coverage
+    from synthapt.scoring.score import interface_coverage
     from synthapt.structures.layered import Layered
 
     geometry = Layered(normal=(1.0, 0, 0), thicknesses=(4.0,), centers=(5.0,))
@@ -311,7 +311,7 @@ def test_plane_resolved_truth_is_averaged_before_the_rmse():
     bins here); a smooth recovered profile with the right mean (25 at.%) must score ~0 once both
     are averaged over 1 nm, and ~25 at.% bin by bin."""
     from synthapt.data import Profile
-    from synthapt.profile_metrics import profile_rmse, smoothed
+    from synthapt.scoring.profile import profile_rmse, smoothed
 
     edges = np.round(np.arange(-3.0, 3.0001, 0.2), 6)
     n = len(edges) - 1

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from synthapt.errors import SynthaptError
-from synthapt.profiles import profile_from_distance
+from synthapt.spatial.profiles import profile_from_distance
 
 
 def test_counts_and_concentration_exact():

@@ -4,11 +4,12 @@ from skimage.measure import marching_cubes
 
 from synthapt.data import APTDataset
 from synthapt.errors import SynthaptError
-from synthapt.io.ranges import Range, RangeTable
-from synthapt.mesh import Mesh, read_mesh, write_mesh
-from synthapt.profiles import (closest_point_on_triangles, plateau, proxigram, signed_distance_grid,
-                               signed_distance_to_mesh, write_profile_csv)
-from synthapt.mesh import interface_mesh
+from synthapt.ranges import Range, RangeTable
+from synthapt.spatial.mesh import Mesh, read_mesh, write_mesh
+from synthapt.spatial.mesh_distance import (closest_point_on_triangles, signed_distance_grid,
+                                            signed_distance_to_mesh)
+from synthapt.spatial.profiles import plateau, proxigram, write_profile_csv
+from synthapt.spatial.mesh import interface_mesh
 
 
 def _sphere_mesh(radius=4.0, center=6.0, spacing=0.5):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from synthapt.apt import EmulationParams, emulate
-from synthapt.apt.files import reconstruct_files
+from synthapt.io.apt_files import reconstruct_files
 from synthapt.apt.params import DetectorParams, HitsParams, ResolutionParams, ShapeParams
 from synthapt.apt.specimens import lattice_specimen
 from synthapt.commands.reconstruct import reconstruction_params

@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 from synthapt.cli import app
 from synthapt.errors import SynthaptError
 from synthapt.io.hdf5 import write_dataset
-from synthapt.mesh import write_mesh
-from synthapt.report import load_results, write_campaign_report, write_report
+from synthapt.spatial.mesh import write_mesh
+from synthapt.report.build import write_campaign_report, write_report
+from synthapt.report.results import load_results
 from test_score_cli import seg_files, slab_dataset, slab_mesh  # noqa: F401 (fixture)
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -168,9 +169,9 @@ def test_in_memory_segmentation_with_edge_field(tmp_path):
     """A real (Canny) segmentation of an emulated slab: edge overlay and label maps drawn."""
     from synthapt.apt import EmulationParams, emulate
     from synthapt.apt.specimens import lattice_specimen
-    from synthapt.report import CaseResult
-    from synthapt.scoring import score_case
-    from synthapt.segment import SegmentParams, segment
+    from synthapt.report.build import CaseResult
+    from synthapt.scoring.case_scores import score_case
+    from synthapt.segmentation.edge import SegmentParams, segment
     from synthapt.structures.layered import Layered
 
     geometry = Layered(normal=(0.0, 0.0, 1.0), thicknesses=(3.0,), centers=(3.5,))
@@ -178,12 +179,12 @@ def test_in_memory_segmentation_with_edge_field(tmp_path):
                       seed=2)
     result = segment(dataset, SegmentParams(detector="canny"))
     case = score_case({"canny": result}, dataset, name="slab")
-    out = write_report([CaseResult(case, dataset=dataset, segmentations={"canny": result})],
+    out = write_report([CaseResult(case.to_dict(), dataset=dataset, segmentations={"canny": result})],
                        tmp_path / "rep")
     text = out.read_text()
     assert "case000_edges.png" in text and "case000_labels.png" in text
     assert "no edge fields" not in text
-    assert 0.5 < case["scores"]["canny"]["accuracy"] <= 1.0
+    assert 0.5 < case.scores["canny"]["accuracy"] <= 1.0
 
 
 def test_report_of_segmentation_files(seg_files, tmp_path):
@@ -203,8 +204,8 @@ def test_report_of_segmentation_files(seg_files, tmp_path):
 def test_campaign_report_with_segmentation_files(seg_files, tmp_path):
     """The campaign layout: <out>/<hash>/{dataset.h5, seg_<method>.h5, result.json}."""
     from synthapt.io.hdf5 import read_dataset
-    from synthapt.metrics import score
-    from synthapt.segment import read_segmentation
+    from synthapt.scoring.score import score
+    from synthapt.segmentation.result import read_segmentation
 
     case_dir = tmp_path / "fedcba9876543210"
     case_dir.mkdir()

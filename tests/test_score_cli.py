@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from synthapt.cli import app
 from synthapt.data import APTDataset, GroundTruth
 from synthapt.io.hdf5 import write_dataset
-from synthapt.mesh import Mesh, write_mesh
+from synthapt.spatial.mesh import Mesh, write_mesh
 from synthapt.structures.layered import Layered
 
 N = 3000
@@ -234,14 +234,14 @@ def test_score_params_file(files, tmp_path):
 
 def test_interface_shift_sign_follows_the_mesh():
     """A mesh moved 0.3 nm into the matrix (precipitate too large) gives a positive shift."""
-    from synthapt.scoring import UserSegmentation, score_case
+    from synthapt.scoring.case_scores import UserSegmentation, score_case
 
     ds = slab_dataset()
     shifts = {}
     for move in (0.3, -0.3):
         case = score_case({"m": UserSegmentation(ds.truth.phase, slab_mesh(move))}, ds)
-        shifts[move] = case["scores"]["m"]["interface_shift"]
-        assert case["scores"]["m"]["interface_distance_mean"] == pytest.approx(0.3)
+        shifts[move] = case.scores["m"]["interface_shift"]
+        assert case.scores["m"]["interface_distance_mean"] == pytest.approx(0.3)
     assert shifts[0.3] == pytest.approx(0.3, abs=0.1)
     assert shifts[-0.3] == pytest.approx(-0.3, abs=0.1)
 

@@ -5,9 +5,12 @@ from segment_phantoms import phantom, slab_distance, sphere_distance
 from synthapt.config import from_dict
 from synthapt.data import MATRIX, PRECIPITATE
 from synthapt.errors import ConfigError, SynthaptError
-from synthapt.profiles import signed_distance_to_mesh
-from synthapt.segment import (SegmentParams, finish, read_segmentation, segment, write_segmentation)
-from synthapt.voxel import voxelize
+from synthapt.spatial.profiles import signed_distance_to_mesh
+from synthapt.segmentation.edge import segment
+from synthapt.segmentation.params import SegmentParams
+from synthapt.segmentation.regions import finish
+from synthapt.segmentation.result import read_segmentation, write_segmentation
+from synthapt.spatial.voxel import voxelize
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +115,8 @@ def test_errors():
     grid = voxelize(only_ni, 0.5, 0.75)
     full = np.ones(grid.shape, np.int8)
     with pytest.raises(SynthaptError, match="no surface can be built"):
-        finish(only_ni, grid, full, np.zeros(grid.shape, np.float32), None, "sobel", ("Ni",), 0.5, {}, {})
+        finish(dataset=only_ni, grid=grid, voxel_labels=full, conc=np.zeros(grid.shape, np.float32),
+               edges=None, method="sobel", elements=("Ni",), smoothing_nm=0.5, params={}, info={})
 
 
 def test_params_from_toml_data_and_validation():

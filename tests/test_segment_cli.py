@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 
 from synthapt.cli import app
 from synthapt.io import save_dataset
-from synthapt.mesh import read_mesh
-from synthapt.segment import read_segmentation
+from synthapt.spatial.mesh import read_mesh
+from synthapt.segmentation.result import read_segmentation
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def test_bad_input_exits_2_with_one_line(dataset_file, tmp_path, args, message):
 
 
 def test_pos_with_range_file(dataset_file, tmp_path):
-    from synthapt.io.ranges import Range, RangeTable
+    from synthapt.ranges import Range, RangeTable
     from synthapt.io.rrng import write_rrng
 
     _, ds = dataset_file

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from synthapt.campaign import SlurmOptions, load_suite, make_cluster
-from synthapt.case import read_json, sha256_file
+from synthapt.campaign.run import SlurmOptions, load_suite, make_cluster
+from synthapt.campaign.case import read_json, sha256_file
 
 pytestmark = pytest.mark.slurm
 

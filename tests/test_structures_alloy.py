@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from synthapt.errors import ConfigError
-from synthapt.md.lammps_runtime import potentials_dir
+from synthapt.structures.potentials import potentials_dir
 from synthapt.structures.alloy import (
     AlloyConfig, decorate, fcc_sites, l12_order_parameter, read_eam_alloy_header,
     sublattice_from_positions, to_ase,

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from synthapt.campaign import load_slurm_options, load_suite, suite_from_dict
-from synthapt.case import CaseConfig, case_hash
+from synthapt.campaign.cluster import load_slurm_options
+from synthapt.campaign.suite import load_suite, suite_from_dict
+from synthapt.campaign.case import CaseConfig, case_hash
 from synthapt.config import from_dict
 from synthapt.errors import ConfigError
 

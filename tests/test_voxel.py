@@ -3,8 +3,8 @@ import pytest
 
 from synthapt.data import APTDataset
 from synthapt.errors import SynthaptError
-from synthapt.io.ranges import Range, RangeTable
-from synthapt.voxel import fill_outside, voxelize
+from synthapt.ranges import Range, RangeTable
+from synthapt.spatial.voxel import fill_outside, voxelize
 
 
 def _dataset(positions, species, names=("Ni", "Al"), ranges=None):

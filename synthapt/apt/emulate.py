@@ -29,6 +29,7 @@ from synthapt.apt.voltage import voltage_stage
 from synthapt.config import to_dict
 from synthapt.data import APTDataset, GroundTruth, Specimen
 from synthapt.errors import ConfigError, SynthaptError
+from synthapt.provenance import provenance
 
 Stage = Callable[[IonBundle, EmulationParams, np.random.Generator], IonBundle]
 
@@ -110,8 +111,6 @@ def ranging_report(true_species: np.ndarray, ranged: np.ndarray, ranged_to_true:
 
 def finish(bundle: IonBundle, params: EmulationParams, seed: int) -> APTDataset:
     """Turn the final bundle into a ranged APTDataset with ground truth and metadata."""
-    from synthapt.provenance import provenance
-
     params = params.resolved()
     specimen = bundle.specimen
     counts = np.bincount(specimen.species, minlength=len(specimen.species_names))

@@ -37,6 +37,7 @@ import scipy.fft
 
 from synthapt.apt.bundle import IonBundle, TipModel
 from synthapt.apt.chunks import thread_count
+from synthapt.apt.kernels import compiled
 from synthapt.apt.params import EmulationParams
 from synthapt.apt.tip import tip_model
 
@@ -45,21 +46,13 @@ WINDOW_BATCH = 16  # windows convolved at once (memory)
 LARGEST_FLIGHT_ANGLE = np.float32(np.radians(89.0))
 
 
-def kernels():
-    """The compiled loops (imported on first use: numba is a heavy import)."""
-    from synthapt.apt import kernels as compiled
-
-    compiled.use_threads()
-    return compiled
-
-
 def surface_directions(positions: np.ndarray, tip: TipModel) -> tuple[np.ndarray, ...]:
     """(wx, wy, travel, radius) of atoms at (n, 3) float32 ``positions`` (nm) when they leave:
     angular surface coordinates theta (cos phi, sin phi) in rad, apex travel u (nm, as
     ``synthapt.apt.tip.apex_travel``) and tip radius R(u) (nm), each (n,) float32."""
     n = len(positions)
     wx, wy, travel, radius = (np.empty(n, np.float32) for _ in range(4))
-    kernels().surface_directions(np.ascontiguousarray(positions, dtype=np.float32),
+    compiled().surface_directions(np.ascontiguousarray(positions, dtype=np.float32),
                                  float(tip.axis_xy[0]), float(tip.axis_xy[1]), float(tip.apex_z),
                                  float(tip.apex_radius), float(tip.shank_growth),
                                  wx, wy, travel, radius)
@@ -90,14 +83,14 @@ def surface_tilt(wx: np.ndarray, wy: np.ndarray, travel: np.ndarray, other_phase
     n = len(wx)
     if n == 0 or field_ratio == 1.0 or not other_phase.any():
         return None
-    compiled = kernels()
+    loops = compiled()
     extent = float(max(np.abs(wx).max(), np.abs(wy).max())) + step
     cells = int(min(MAX_CELLS, np.ceil(2.0 * extent / step)))
     step = 2.0 * extent / cells
     windows = int(travel.max() / window) + 1
     flat = np.empty(n, np.int64)
-    compiled.surface_cells(wx, wy, travel, extent, step, cells, float(window), flat)
-    total, other = compiled.cell_counts(flat, other_phase, windows * cells * cells)
+    loops.surface_cells(wx, wy, travel, extent, step, cells, float(window), flat)
+    total, other = loops.cell_counts(flat, other_phase, windows * cells * cells)
     fraction = (other / np.maximum(total, 1)).astype(np.float32).reshape(windows, cells, cells)
     spectrum = (poisson_kernel_spectrum(cells, step) * (field_ratio - 1.0)).astype(np.complex64)
     size = 2 * cells
@@ -123,7 +116,7 @@ def project_directions(wx: np.ndarray, wy: np.ndarray, flight_path: float,
     if not tilted:
         none = np.zeros(1, np.float32)
         tilt = (none, none, np.zeros(1, np.int64))
-    kernels().project(wx, wy, tilt[2], tilt[0], tilt[1], tilted, 1.0 / image_compression,
+    compiled().project(wx, wy, tilt[2], tilt[0], tilt[1], tilted, 1.0 / image_compression,
                       float(flight_path), float(LARGEST_FLIGHT_ANGLE), out)
     return out
 

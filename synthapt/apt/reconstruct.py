@@ -32,6 +32,7 @@ from dataclasses import replace
 import numpy as np
 
 from synthapt.apt.bundle import IonBundle
+from synthapt.apt.kernels import compiled
 from synthapt.apt.params import EmulationParams, ReconstructionParams
 from synthapt.config import to_dict
 from synthapt.errors import ConfigError, SynthaptError
@@ -83,9 +84,7 @@ def reconstruct(detector_xy: np.ndarray, v_dc: np.ndarray | None, params: Recons
     to_radius = 1.0 / (params.field_factor * params.evaporation_field)
     depth = np.zeros(1)
     volts = np.zeros(1, np.float32)
-    from synthapt.apt import kernels  # numba: a heavy import, on first use only
-
-    kernels.use_threads()
+    kernels = compiled()
     if mode == "voltage":
         volts = np.ascontiguousarray(v_dc, dtype=np.float32)
         if len(volts) != n:

@@ -26,6 +26,7 @@ from synthapt.apt.bundle import IonBundle
 from synthapt.apt.chunks import for_chunks, gaussian_fill, scratch, uniform_fill
 from synthapt.apt.isotopes import isotopes
 from synthapt.apt.params import EmulationParams, SpectrumParams
+from synthapt.ranges import Range, RangeTable
 
 FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
 GUIDE = 4096  # guide-table cells per species for peak sampling
@@ -250,9 +251,7 @@ def range_intervals(species_names: tuple[str, ...], element_fraction: np.ndarray
 
 def build_range_table(species_names: tuple[str, ...], element_fraction: np.ndarray,
                       spectrum: SpectrumParams):
-    """The ``synthapt.io.ranges.RangeTable`` (one elemental ion per species) for the peak model."""
-    from synthapt.io.ranges import Range, RangeTable
-
+    """The ``synthapt.ranges.RangeTable`` (one elemental ion per species) for the peak model."""
     ranges = tuple(
         Range(lo, hi, species_names[code], {species_names[code]: 1},
               volume=round(ATOMIC_VOLUMES.get(species_names[code], 0.0), 6),

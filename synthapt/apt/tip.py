@@ -13,9 +13,11 @@ so each ion's pulse is floor of a running sum of exponential gaps of mean 1/mu.
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from synthapt.apt.bundle import IonBundle, TipModel
 from synthapt.apt.params import EmulationParams
+from synthapt.apt.spectrum import bernoulli_indices
 from synthapt.errors import ConfigError
 
 
@@ -116,8 +118,6 @@ def co_evaporation_partners(positions: np.ndarray, chosen: np.ndarray, distance:
     ``positions`` (n, 3) nm, which are in evaporation order), the nearest ion within ``distance``
     nm that evaporates earlier; every other ion is its own partner. Chains are followed to their
     first ion, so a whole cluster leaves on one pulse."""
-    from scipy.spatial import cKDTree
-
     n = len(positions)
     partner = np.arange(n, dtype=np.int64)
     if len(chosen) == 0:
@@ -160,8 +160,6 @@ def evaporation_stage(bundle: IonBundle, params: EmulationParams,
     out = bundle.take(order)
     joined = 0
     if evap.correlated_fraction > 0:
-        from synthapt.apt.spectrum import bernoulli_indices
-
         chosen = bernoulli_indices(rng, out.n, evap.correlated_fraction)
         partner = co_evaporation_partners(out.true_positions_of_atoms(), chosen,
                                           evap.correlation_distance)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Optional
 
 import typer
+
+from synthapt.io import convert_file
+from synthapt.io.summary import format_summary, summarize
 
 RANGES_HELP = "Range file (.rrng or .rng) to range the ions with."
 
@@ -18,10 +22,6 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     ) -> None:
         """Ion count, bounding box, main m/q peaks, composition and ground truth of a data file."""
-        import json
-
-        from synthapt.io.summary import format_summary, summarize
-
         summary = summarize(file, ranges)
         typer.echo(json.dumps(summary, indent=1) if as_json else "\n".join(format_summary(summary)))
 
@@ -33,8 +33,6 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
     ) -> None:
         """Convert between POS, ePOS, APT6 (read only) and the synthapt HDF5 file."""
-        from synthapt.io import convert_file
-
         dataset = convert_file(source, target, ranges)
         if not quiet:
             typer.echo(f"wrote {dataset.n_ions} ions to {target}")

@@ -8,6 +8,8 @@ from typing import Optional
 import typer
 
 from synthapt.commands.common import QUIET_HELP, console, progress_bar
+from synthapt.apt.emulate import STAGES
+from synthapt.io.apt_files import emulate_files, load_params
 
 
 def register(app: typer.Typer) -> None:
@@ -26,9 +28,6 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", help=QUIET_HELP),
     ) -> None:
         """Emulate an atom-probe analysis: detected ions with ground truth, ranged."""
-        from synthapt.apt.emulate import STAGES
-        from synthapt.apt.files import emulate_files, load_params
-
         emulation = load_params(params, instrument)
         with progress_bar(quiet) as bar:
             task = bar.add_task("emulate", total=len(STAGES))

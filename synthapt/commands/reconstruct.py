@@ -7,7 +7,11 @@ from typing import Optional, Tuple
 
 import typer
 
+from synthapt.apt.instruments import get_instrument
+from synthapt.apt.params import ReconstructionParams
 from synthapt.commands.common import QUIET_HELP, console
+from synthapt.errors import ConfigError
+from synthapt.io.apt_files import reconstruct_files
 
 OPTION_OF_KEY = {"image_compression": "--icf", "field_factor": "--kf",
                  "evaporation_field": "--field", "flight_path": "--flight-path",
@@ -16,13 +20,9 @@ OPTION_OF_KEY = {"image_compression": "--icf", "field_factor": "--kf",
                  "shank_angle": "--shank-angle", "radius_mode": "--radius-mode"}
 
 
-def reconstruction_params(instrument: str, **values):
+def reconstruction_params(instrument: str, **values) -> ReconstructionParams:
     """ReconstructionParams from the options (None: the instrument preset's ICF, flight path and
     efficiency); a bad value raises ConfigError naming the option."""
-    from synthapt.apt.instruments import get_instrument
-    from synthapt.apt.params import ReconstructionParams
-    from synthapt.errors import ConfigError
-
     preset = get_instrument(instrument, "--instrument")
     preset_values = {"image_compression": preset.image_compression,
                      "flight_path": preset.flight_path, "efficiency": preset.efficiency}
@@ -67,8 +67,6 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
     ) -> None:
         """Reconstruct positions from detector hits, voltage and sequence (Bas protocol)."""
-        from synthapt.apt.files import reconstruct_files
-
         params = reconstruction_params(
             instrument, image_compression=icf, field_factor=kf, evaporation_field=field,
             flight_path=flight_path, detector_radius=detector_radius, efficiency=efficiency,

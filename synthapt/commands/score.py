@@ -9,15 +9,19 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from synthapt.commands.common import QUIET_HELP, console
+from synthapt.commands.common import QUIET_HELP, console, progress_bar
+from synthapt.report.build import write_report
+from synthapt.report.results import load_results
+from synthapt.io.jsonio import write_json
+from synthapt.scoring.case_scores import failed_thresholds, load_score_params, parse_thresholds, score_files
+from synthapt.scoring.record import CaseRecord
+from synthapt.scoring.metrics import metric_info, metric_order
 
 
-def score_table(case: dict[str, Any]) -> Table:
+def score_table(case: CaseRecord) -> Table:
     """A rich table: one row per metric, one column per method."""
-    from synthapt.metrics import metric_info, metric_order
-
-    scores = case["scores"]
-    table = Table(title=f"scores: {case.get('name', '')}")
+    scores = case.scores
+    table = Table(title=f"scores: {case.name}")
     table.add_column("metric")
     table.add_column("unit")
     table.add_column("better")
@@ -67,19 +71,16 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", help=QUIET_HELP),
     ) -> None:
         """Score segmentations against the ground truth of a synthetic dataset."""
-        from synthapt.scoring import (failed_thresholds, load_score_params, parse_thresholds,
-                                      score_files, write_case_json)
-
         thresholds = parse_thresholds(fail_under)
         case = score_files(segmentations or [], truth, labels, mesh, method, load_score_params(params))
         if json_out is not None:
-            write_case_json(json_out, case)
-        if case.get("inputs", {}).get(f"{method}.mesh_flipped"):
+            write_json(json_out, case.to_dict())
+        if (case.inputs or {}).get(f"{method}.mesh_flipped"):
             console(quiet).print(f"note: the normals of {mesh} pointed into the precipitate; "
                                  "scored with the mesh flipped (synthapt: out of the precipitate)")
         if not quiet:
             Console().print(score_table(case))
-        failures = failed_thresholds(case["scores"], thresholds)
+        failures = failed_thresholds(case.scores, thresholds)
         for line in failures:
             console().print(f"[red]below threshold[/red] {line}")
         if failures:
@@ -95,8 +96,9 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", help=QUIET_HELP),
     ) -> None:
         """Write an offline HTML report (figures, metric tables, provenance)."""
-        from synthapt.report import load_results, write_report
-
         cases = load_results(results)
-        index = write_report(cases, out, title=title, quiet=quiet)
+        with progress_bar(quiet) as bar:
+            task = bar.add_task("report", total=len(cases))
+            index = write_report(cases, out, title=title,
+                                 progress=lambda done, total: bar.update(task, completed=done))
         console(quiet).print(f"report: {index} ({len(cases)} case(s))")

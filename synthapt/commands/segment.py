@@ -8,8 +8,13 @@ from typing import Optional
 import typer
 
 from synthapt.commands.common import QUIET_HELP, console, progress_bar
-
-METHODS = ("hed", "canny", "sobel", "iso")
+from synthapt.io import load_dataset
+from synthapt.segmentation.methods import run_segmentation
+from synthapt.segmentation.params import METHOD_NAMES, load_segment_params
+from synthapt.segmentation.proxigram import proxigram_file
+from synthapt.segmentation.result import write_segmentation
+from synthapt.spatial.mesh import write_mesh
+from synthapt.spatial.profiles import plateau, write_profile_csv
 
 
 def register(app: typer.Typer) -> None:
@@ -18,7 +23,7 @@ def register(app: typer.Typer) -> None:
         data: Path = typer.Argument(..., help="Dataset: synthapt .h5, or .pos/.epos/.apt (with --ranges)."),
         output: Path = typer.Option(..., "-o", "--output", help="Segmentation file to write (.h5)."),
         ranges: Optional[Path] = typer.Option(None, "--ranges", help="Range file (.rrng/.rng)."),
-        method: str = typer.Option("hed", "--method", help="hed, canny, sobel or iso."),
+        method: str = typer.Option("hed", "--method", help=f"{', '.join(METHOD_NAMES)}."),
         element: Optional[str] = typer.Option(
             None, "--element", help="Partitioning element(s), e.g. Al or Al+Ti (default: the most "
                                     "varying one; required for iso)."),
@@ -32,10 +37,6 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", help=QUIET_HELP),
     ) -> None:
         """Segment a dataset into matrix and precipitate; write labels, mesh and edge field."""
-        from synthapt.io import load_dataset
-        from synthapt.mesh import write_mesh
-        from synthapt.segment import load_segment_params, run_segmentation, write_segmentation
-
         seg_params = load_segment_params(params, method, element, voxel, delocalization)
         dataset = load_dataset(data, ranges=ranges)
         with progress_bar(quiet) as bar:
@@ -62,16 +63,12 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", help=QUIET_HELP),
     ) -> None:
         """Proxigram of the ions against the segmentation's interface mesh."""
-        from synthapt.profiles import proxigram_file, write_profile_csv
-
         with progress_bar(quiet) as bar:
             task = bar.add_task("proxigram", total=None)
             profile = proxigram_file(segmentation, data, ranges, bin_width,
                                      progress=lambda done, total: bar.update(task, completed=done, total=total))
         if csv is not None:
             write_profile_csv(csv, profile)
-        from synthapt.profiles import plateau
-
         out = console(quiet)
         matrix, precipitate = plateau(profile, None, -1.5), plateau(profile, 1.5, None)
         for name in profile.species_names:

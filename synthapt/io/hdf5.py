@@ -19,10 +19,12 @@ from typing import Any
 import h5py
 import numpy as np
 
+from synthapt.config import to_toml
 from synthapt.data import EPOS_FIELDS, APTDataset, GroundTruth, Profile, Specimen
 from synthapt.errors import FormatError, SynthaptError
 from synthapt.io.atomic import atomic_output
-from synthapt.io.ranges import Range, RangeTable
+from synthapt.structures import geometry_from_dict
+from synthapt.ranges import Range, RangeTable
 
 SCHEMA_VERSION = 1
 CHUNK_BYTES = 4 << 20
@@ -135,8 +137,6 @@ def _geometry_json(geometry: Any) -> str | None:
 def _geometry(text: str | None) -> Any:
     if text is None:
         return None
-    from synthapt.structures import geometry_from_dict
-
     return geometry_from_dict(json.loads(text))
 
 
@@ -220,8 +220,6 @@ def _write_file(path: str | os.PathLike, kind: str, groups: dict[str, Any], conf
 def _config_text(config: Any) -> str | None:
     if config is None or isinstance(config, str):
         return config
-    from synthapt.config import to_toml
-
     return to_toml(config)
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from synthapt.errors import FormatError
-from synthapt.io.ranges import ELEMENTS, Range, RangeTable, formula, normalise_symbol, parse_formula
+from synthapt.ranges import ELEMENTS, Range, RangeTable, formula, normalise_symbol, parse_formula
 from synthapt.io.rrng import parse_number, read_text
 
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from synthapt.errors import FormatError
 from synthapt.io.atomic import atomic_output
-from synthapt.io.ranges import Range, RangeTable, formula, normalise_symbol, parse_formula
+from synthapt.ranges import Range, RangeTable, formula, normalise_symbol, parse_formula
 
 _SECTION = re.compile(r"^\[\s*([A-Za-z]+)\s*\]$")
 _KEY_VALUE = re.compile(r"^([A-Za-z]+)(\d*)\s*=\s*(.*)$")

@@ -15,6 +15,7 @@ from scipy.signal import find_peaks
 
 from synthapt.data import APTDataset, Specimen
 from synthapt.io import RANGE_FORMATS, load_dataset, load_ranges
+from synthapt.io.hdf5 import file_kind, read_specimen
 
 PEAK_BIN_DA = 0.05
 MAX_PEAKS = 8
@@ -95,8 +96,6 @@ def summarize(path: str | os.PathLike, ranges: Any = None) -> dict[str, Any]:
         out = {"kind": "ranges", "ranges": len(table.ranges), "ions": list(table.ion_names),
                "elements": list(table.elements)}
     elif suffix in (".h5", ".hdf5"):
-        from synthapt.io.hdf5 import file_kind, read_specimen
-
         if file_kind(p) == "specimen":
             out = summarize_specimen(read_specimen(p))
         else:

@@ -15,7 +15,7 @@ import numpy as np
 
 from synthapt.md.config import MDConfig
 from synthapt.md.driver import render_stages, run_stages
-from synthapt.structures.alloy import AlloyConfig, decorate, fcc_sites, to_ase
+from synthapt.structures.alloy import SYSTEMS, AlloyConfig, decorate, fcc_sites, to_ase
 
 REFERENCE_CELLS = 5
 
@@ -54,6 +54,4 @@ def _bulk(potential: str, system: str, solute_percent: float, ordered: bool, cel
 
 
 def _solute(system: str) -> str:
-    from synthapt.structures.alloy import SYSTEMS
-
     return SYSTEMS[system].solute

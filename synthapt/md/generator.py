@@ -24,12 +24,11 @@ from synthapt.md.bulk import bulk_lattice_parameter
 from synthapt.md.config import SimulationConfig
 from synthapt.md.driver import (PROGRESS_FIX, MDResult, Stage, input_script, render_stages,
                                 run_stages)
-from synthapt.md.lammps_runtime import file_sha256
-from synthapt.profiles import truth_profile
-from synthapt.provenance import provenance
+from synthapt.provenance import provenance, sha256_file
 from synthapt.structures.alloy import decorate, fcc_sites, to_ase
 from synthapt.structures.build import build_geometry
 from synthapt.structures.geometry import Geometry
+from synthapt.structures.truth import truth_profile
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,7 +133,7 @@ def _specimen(config: SimulationConfig, prepared: PreparedStructure, result: MDR
         generator="synthapt.md.simulate",
         alloy_system=config.alloy.system,
         potential=potential.name,
-        potential_sha256=file_sha256(potential),
+        potential_sha256=sha256_file(potential),
         potential_reference=config.alloy.spec.reference,
         pair_style=config.alloy.spec.pair_style,
         lammps_version=result.version,

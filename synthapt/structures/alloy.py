@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from synthapt.errors import ConfigError
+from synthapt.structures.potentials import resolve_potential
 
 FCC_BASIS = np.array([[0.0, 0.0, 0.0], [0.0, 0.5, 0.5], [0.5, 0.0, 0.5], [0.5, 0.5, 0.0]])
 """Fractional positions of the four fcc sublattices in the cubic cell; 0 is the L1_2 corner."""
@@ -99,8 +100,6 @@ class AlloyConfig:
 
     def potential_path(self) -> Path:
         """The potential file; ConfigError if it does not exist or lacks the system's elements."""
-        from synthapt.md.lammps_runtime import resolve_potential
-
         path = resolve_potential(self.potential or self.spec.potential)
         elements, _cutoff = read_eam_alloy_header(path)
         missing = [e for e in self.spec.elements if e not in elements]

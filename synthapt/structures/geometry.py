@@ -67,7 +67,6 @@ def minimum_image(delta: np.ndarray, box: np.ndarray | None) -> np.ndarray:
 
 def geometry_from_dict(data: dict[str, Any], where: str = "geometry") -> Geometry:
     """Rebuild a geometry from ``Geometry.to_dict`` output (or a TOML table with ``kind``)."""
-    import synthapt.structures  # noqa: F401  (registers the built-in kinds)
 
     if not isinstance(data, dict) or "kind" not in data:
         raise ConfigError(f"{where}: a geometry needs a 'kind' key")

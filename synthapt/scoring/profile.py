@@ -139,7 +139,7 @@ def partitioning_element(truth: Profile, elements: list[str], params) -> str:
 
 def profile_scores(recovered: Profile, truth: Profile, params) -> dict[str, Any]:
     """All profile metrics of ``recovered`` against ``truth`` as a flat dict (see
-    ``synthapt.metrics.METRICS``); ``params`` is a ``synthapt.metrics.ScoreParams``."""
+    ``synthapt.scoring.metrics.METRICS``); ``params`` is a ``synthapt.scoring.metrics.ScoreParams``."""
     elements = common_elements(recovered, truth)
     out: dict[str, Any] = {}
     rmse = {el: profile_rmse(recovered, truth, el, params.profile_window, params.min_bin_ions,

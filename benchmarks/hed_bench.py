@@ -132,7 +132,7 @@ def rim_localisation_study(n_slices: int = 6) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m synthapt.edges.bench --size 64 128 --upsample 1 2``: print one line per case;
+    """``python benchmarks/hed_bench.py --size 64 128 --upsample 1 2``: print one line per case;
     ``--study`` prints the rim-localisation table of docs/edges.md instead."""
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--size", type=int, nargs="+", default=[64, 128], help="slice edge (pixels)")

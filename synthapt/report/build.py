@@ -1,8 +1,8 @@
 """HTML validation reports: metric tables, proxigram overlays, label maps, edge slices, provenance.
 
-``load_results(path)`` reads case results (``synthapt score --json`` output, a campaign's
-per-case ``result.json``, a folder of either, or segmentation files to score), and
-``write_report(cases, out_dir)`` writes ``out_dir/index.html`` plus PNG figures, atomically
+``synthapt.report.results.load_results(path)`` reads case results (``synthapt score --json``
+output, a campaign's per-case ``result.json``, a folder of either, or segmentation files to
+score), and ``write_report(cases, out_dir)`` writes ``out_dir/index.html`` plus PNG figures, atomically
 (built in a temporary folder, then renamed). The page needs no network: CSS is inline, images
 are local files. ``write_campaign_report(path, results)`` writes one self-contained HTML file
 (images embedded) for a campaign folder.
@@ -12,120 +12,38 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import json
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from synthapt.data import Profile
-from synthapt.errors import FormatError, SynthaptError
+from synthapt.errors import SynthaptError
+from synthapt.io.atomic import atomic_output
+from synthapt.io.hdf5 import read_dataset
+from synthapt.io.labels import read_labels
+from synthapt.report import figures as rf
+from synthapt.report.html import case_html, esc, grid_slice, page, summary_table
+from synthapt.report.results import CaseResult
+from synthapt.scoring.case_scores import UserSegmentation, recovered_profile
+from synthapt.scoring.metrics import TARGETS, ScoreParams
+from synthapt.scoring.score import truth_profile_of_dataset
+from synthapt.segmentation.result import read_segmentation
+from synthapt.spatial.mesh import read_mesh
 
-TARGETS: dict[str, float] = {
-    "accuracy": 0.98, "dice": 0.97, "interface_distance_mean": 0.3, "profile_rmse": 1.5,
-    "plateau_error": 0.5,
-}
-"""Accuracy targets of the validation suite (direction from ``synthapt.metrics.METRICS``)."""
+Progress = Callable[[int, int], None]
+"""progress(done, total): called after each case section is written."""
+
 PROFILE_IONS = 2_000_000
 """Profiles computed for figures only (results without stored profiles) use at most this many
 ions, a fixed random subset."""
-SUMMARY_METRICS = ("accuracy", "dice", "iou", "interface_distance_mean", "interface_distance_p95",
-                   "interface_coverage",
-                   "profile_rmse", "plateau_error", "interface_width_error", "interface_shift")
-
-
-@dataclass(frozen=True, eq=False)
-class CaseResult:
-    """One case's results: ``data`` is the JSON-able case-result dict (docs/scoring.md);
-    ``folder`` holds its files (dataset.h5, seg_<method>.h5), or None. In-memory ``dataset``
-    (APTDataset) and ``segmentations`` ({method: result with labels/mesh/edge_field}) take the
-    place of those files for the figures."""
-
-    data: dict[str, Any]
-    folder: Path | None = None
-    source: str = ""
-    dataset: Any = None
-    segmentations: dict[str, Any] | None = None
-
-    @property
-    def name(self) -> str:
-        return str(self.data.get("name", "case"))
-
-    @property
-    def scores(self) -> dict[str, dict[str, Any]]:
-        return self.data.get("scores", {})
-
-    def profiles(self) -> dict[str, Profile]:
-        from synthapt.scoring import profile_from_dict
-
-        return {name: profile_from_dict(p, f"{self.source}: profiles.{name}")
-                for name, p in (self.data.get("profiles") or {}).items()}
-
-
-# ----------------------------------------------------------------------------- loading
-
-
-def load_results(path: str | Path) -> list[CaseResult]:
-    """Case results from a JSON file, a segmentation .h5 (scored here), or a folder searched
-    (three levels deep) for result JSONs, else for dataset.h5 + seg_*.h5 to score."""
-    path = Path(path)
-    if path.is_file():
-        return [_load_file(path)]
-    if not path.is_dir():
-        raise SynthaptError(f"{path}: no such results file or folder")
-    found = []
-    for depth in ("*.json", "*/*.json", "*/*/*.json"):
-        for candidate in sorted(path.glob(depth)):
-            try:
-                data = _read_json(candidate)
-            except FormatError:
-                continue  # other JSON files in the folder are none of our business
-            if isinstance(data, dict) and isinstance(data.get("scores"), dict):
-                found.append(CaseResult(data, candidate.parent, str(candidate)))
-    if not found:
-        for depth in ("dataset.h5", "*/dataset.h5", "*/*/dataset.h5"):
-            for dataset in sorted(path.glob(depth)):
-                segs = sorted(dataset.parent.glob("seg_*.h5"))
-                if segs:
-                    found.append(_score_folder(dataset, segs))
-    if not found:
-        raise SynthaptError(f"{path}: no case results (JSON with 'scores') or segmentation files")
-    return sorted(found, key=lambda c: (c.name, c.source))
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise FormatError(f"{path}: not readable JSON ({exc})") from None
-
-
-def _load_file(path: Path) -> CaseResult:
-    if path.suffix.lower() == ".json":
-        data = _read_json(path)
-        if not isinstance(data, dict) or not isinstance(data.get("scores"), dict):
-            raise FormatError(f"{path}: not a case result (no 'scores' table)")
-        return CaseResult(data, path.parent, str(path))
-    if path.suffix.lower() in (".h5", ".hdf5"):
-        return _score_folder(None, [path])
-    raise SynthaptError(f"{path}: expected a result .json or a segmentation .h5")
-
-
-def _score_folder(dataset: Path | None, segs: list[Path]) -> CaseResult:
-    from synthapt.scoring import score_files
-
-    data = score_files(segs, dataset, name=segs[0].parent.name)
-    return CaseResult(data, segs[0].parent, str(segs[0]))
-
-
 # ----------------------------------------------------------------------------- writing
 
 
 def write_report(cases: list[CaseResult], out_dir: str | Path, title: str = "synthapt report",
-                 quiet: bool = True) -> Path:
+                 progress: Progress | None = None) -> Path:
     """Write ``out_dir/index.html`` and its PNG figures; returns the index path.
 
     The folder is built next to ``out_dir`` and renamed into place only when complete (an
@@ -135,17 +53,15 @@ def write_report(cases: list[CaseResult], out_dir: str | Path, title: str = "syn
         raise SynthaptError(f"{out_dir}: no case results to report")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     with _atomic_folder(out_dir) as tmp:
-        body = _render(cases, tmp, title, quiet)
+        body = _render(cases, tmp, title, progress)
         (tmp / "index.html").write_text(body, encoding="utf-8")
     return out_dir / "index.html"
 
 
 def write_campaign_report(path: str | Path, results: list[dict], title: str = "synthapt campaign",
-                          quiet: bool = True) -> Path:
+                          progress: Progress | None = None) -> Path:
     """One self-contained HTML file (images embedded) for a campaign's per-case results; case
     files are looked up in ``path.parent/<hash>/``."""
-    from synthapt.io.atomic import atomic_output
-
     path = Path(path)
     cases = []
     for data in results:
@@ -153,12 +69,12 @@ def write_campaign_report(path: str | Path, results: list[dict], title: str = "s
         cases.append(CaseResult(data, folder if folder.is_dir() and data.get("hash") else None,
                                 str(folder)))
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".report-") as tmp:
-        page = _render(sorted(cases, key=lambda c: c.name), Path(tmp), title, quiet)
+        html = _render(sorted(cases, key=lambda c: c.name), Path(tmp), title, progress)
         for png in sorted(Path(tmp).glob("*.png")):
             uri = "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode()
-            page = page.replace(f'src="{png.name}"', f'src="{uri}"')
+            html = html.replace(f'src="{png.name}"', f'src="{uri}"')
         with atomic_output(path) as out:
-            out.write_text(page, encoding="utf-8")
+            out.write_text(html, encoding="utf-8")
             out.chmod(0o644)  # a page to share (the temporary file is private)
     return path
 
@@ -181,26 +97,20 @@ def _atomic_folder(target: Path):
         raise
 
 
-def _render(cases: list[CaseResult], folder: Path, title: str, quiet: bool) -> str:
-    from synthapt.commands.common import progress_bar
-    from synthapt.report_html import page, summary_table
+def _render(cases: list[CaseResult], folder: Path, title: str, progress: Progress | None) -> str:
 
     sections = []
     if len(cases) > 1:
         sections.append(_overview(cases, folder))
-    with progress_bar(quiet) as progress:
-        task = progress.add_task("report", total=len(cases))
-        for index, case in enumerate(cases):
-            sections.append(_case_section(case, folder, f"case{index:03d}"))
-            progress.advance(task)
+    for index, case in enumerate(cases):
+        sections.append(_case_section(case, folder, f"case{index:03d}"))
+        if progress is not None:
+            progress(index + 1, len(cases))
     return page(title, summary_table(cases), sections)
 
 
 def _overview(cases: list[CaseResult], folder: Path) -> str:
     """Grouped-bar figure of the key metrics over all cases and methods."""
-    from synthapt import report_figures as rf
-    from synthapt.report_html import esc
-
     wanted = [(m, TARGETS.get(m)) for m in ("accuracy", "dice", "interface_distance_mean",
                                              "profile_rmse", "plateau_error")
               if any(m in s for c in cases for s in c.scores.values())]
@@ -214,8 +124,6 @@ def _overview(cases: list[CaseResult], folder: Path) -> str:
 
 def _case_section(case: CaseResult, folder: Path, prefix: str) -> str:
     """HTML of one case: metric table, figures (where the data allow), config, provenance."""
-    from synthapt import report_figures as rf
-    from synthapt.report_html import case_html
 
     figures: list[tuple[str, str]] = []
     notes = [f"{method}: no scores ({message})"
@@ -260,8 +168,6 @@ def _profile_elements(profiles: dict[str, Profile]) -> list[str]:
 
 def _load_artifacts(case: CaseResult, notes: list[str]) -> dict[str, Any] | None:
     """Dataset and segmentations (or user labels/meshes) of a case, read from its files."""
-    from synthapt.io.hdf5 import read_dataset
-
     if case.dataset is not None:
         return {"dataset": case.dataset, "segmentations": dict(case.segmentations or {})}
     inputs = case.data.get("inputs") or {}
@@ -295,8 +201,6 @@ def _resolve(spec: str, folder: Path | None) -> str:
 
 def _method_result(method: str, inputs: dict[str, str], folder: Path | None):
     """A method's segmentation file, or its user labels (+ mesh) named in ``inputs``."""
-    from synthapt.scoring import UserSegmentation, read_labels, read_mesh
-
     if f"{method}.labels" in inputs:
         mesh = inputs.get(f"{method}.mesh")
         mesh = None if mesh is None else read_mesh(_resolve(mesh, folder))
@@ -308,14 +212,10 @@ def _method_result(method: str, inputs: dict[str, str], folder: Path | None):
         folder / f"seg_{method}.h5" if folder else None)
     if seg_path is None or not seg_path.is_file():
         return None
-    from synthapt.segment import read_segmentation
-
     return read_segmentation(seg_path)
 
 
 def _profiles_from_artifacts(artifacts: dict[str, Any], notes: list[str]) -> dict[str, Profile]:
-    from synthapt.metrics import ScoreParams, truth_profile_of_dataset
-    from synthapt.scoring import recovered_profile
 
     dataset = artifacts["dataset"]
     if dataset.truth is None or dataset.truth.geometry is None:
@@ -340,7 +240,6 @@ def _profiles_from_artifacts(artifacts: dict[str, Any], notes: list[str]) -> dic
 
 def _artifact_figures(artifacts: dict[str, Any], folder: Path, prefix: str, title: str,
                       notes: list[str]) -> list[tuple[str, str]]:
-    from synthapt import report_figures as rf
 
     dataset, segs = artifacts["dataset"], artifacts["segmentations"]
     figures = []
@@ -367,9 +266,6 @@ def _artifact_figures(artifacts: dict[str, Any], folder: Path, prefix: str, titl
 def _edge_figure(dataset, segs: dict[str, Any], path: Path, title: str, notes: list[str]):
     """Middle z slice of each method's concentration grid with its edge field overlaid; methods
     without grids (e.g. user labels) share a concentration slice of the ions. None if unranged."""
-    from synthapt import report_figures as rf
-    from synthapt.report_html import grid_slice
-
     panels = {}
     for method, result in segs.items():
         edges = grid_slice(result, "edge_field")

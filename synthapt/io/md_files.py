@@ -10,6 +10,7 @@ from typing import Any
 from synthapt.config import from_dict, read_toml
 from synthapt.data import Specimen
 from synthapt.errors import SynthaptError
+from synthapt.io.hdf5 import write_specimen
 from synthapt.md.config import SimulationConfig
 from synthapt.md.generator import simulate
 
@@ -45,8 +46,6 @@ def simulate_file(config: SimulationConfig | str | os.PathLike, output: str | os
                   threads: int | None = None, progress: Any = None) -> Specimen:
     """Simulate the specimen of ``config`` (a SimulationConfig or a TOML path) and write it to
     ``output`` (HDF5, atomically; only MPI rank 0 writes). Nothing is written if anything fails."""
-    from synthapt.io.hdf5 import write_specimen
-
     if not isinstance(config, SimulationConfig):
         config = load_simulation_config(config, threads)
     elif threads is not None:

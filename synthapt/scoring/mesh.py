@@ -12,8 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy.spatial import ConvexHull, QhullError
 
 from synthapt.errors import SynthaptError
+from synthapt.spatial.mesh import Mesh
+from synthapt.spatial.mesh_distance import signed_distance_to_mesh
 
 
 def mesh_arrays(mesh: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -67,8 +70,6 @@ class DatasetBoundary:
     """
 
     def __init__(self, cloud: np.ndarray, max_cloud: int = 200_000) -> None:
-        from scipy.spatial import ConvexHull, QhullError
-
         cloud = np.asarray(cloud)
         if len(cloud) > max_cloud:
             pick = np.random.default_rng(0).choice(len(cloud), max_cloud, replace=False)
@@ -189,8 +190,6 @@ def interface_coverage(mesh: Any, geometry: Any, cloud: np.ndarray, margin: floa
     inside the dataset to the mesh; ``interface_coverage``: the true-interface area fraction
     within ``tolerance`` nm of the mesh. Both NaN if the dataset holds no true interface.
     """
-    from synthapt.profiles import signed_distance_to_mesh
-
     points, weights = true_interface_samples(geometry, cloud, margin)
     if weights.sum() <= 0:
         return {"true_interface_distance_mean": float("nan"), "interface_coverage": float("nan")}
@@ -201,7 +200,5 @@ def interface_coverage(mesh: Any, geometry: Any, cloud: np.ndarray, margin: floa
 
 
 def _as_mesh(vertices: np.ndarray, faces: np.ndarray, original: Any):
-    """``original`` if it is already a ``synthapt.mesh.Mesh``, else one built from the arrays."""
-    from synthapt.mesh import Mesh
-
+    """``original`` if it is already a ``synthapt.spatial.mesh.Mesh``, else one built from the arrays."""
     return original if isinstance(original, Mesh) else Mesh(vertices, faces)

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from synthapt.config import to_dict
 from synthapt.data import PRECIPITATE
-from synthapt.errors import SynthaptError
-from synthapt.mesh import Mesh
+from synthapt.errors import FormatError, SynthaptError
+from synthapt.io.atomic import atomic_output
+from synthapt.io.hdf5 import SCHEMA_VERSION, read_group, write_group
+from synthapt.spatial.mesh import Mesh
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class SegmentationResult:
     """Outcome of a segmentation.
 
@@ -70,12 +74,7 @@ def write_segmentation(path: str | Any, result: SegmentationResult, dataset_path
     ``method``, ``message``, ``dataset_path``, ``ranges_path``, JSON ``params`` and
     ``phase_composition``, ``elements`` (strings).
     """
-    import json
-
     import h5py
-
-    from synthapt.io.atomic import atomic_output
-    from synthapt.io.hdf5 import SCHEMA_VERSION, write_group
 
     mapping: dict[str, Any] = {
         "labels": result.labels, "voxel_labels": result.voxel_labels, "indicator": result.indicator,
@@ -99,13 +98,7 @@ def write_segmentation(path: str | Any, result: SegmentationResult, dataset_path
 
 def read_segmentation(path: str | Any) -> SegmentationResult:
     """Read a file of ``write_segmentation`` (``source`` holds the recorded dataset/ranges paths)."""
-    import json
-    from pathlib import Path
-
     import h5py
-
-    from synthapt.errors import FormatError
-    from synthapt.io.hdf5 import read_group
 
     p = Path(path)
     if not p.is_file():
@@ -133,3 +126,21 @@ def read_segmentation(path: str | Any) -> SegmentationResult:
     except (KeyError, ValueError, SynthaptError) as exc:
         raise FormatError(f"{p}: malformed segmentation group ({exc})") from None
     return result
+
+
+def recorded_file(result: SegmentationResult, key: str, segmentation_path: str | Path | None = None,
+                  given: str | Path | None = None) -> Path | None:
+    """The file a segmentation result records under ``source[key]`` ("dataset_path" or
+    "ranges_path"): ``given`` if not None; else the recorded path, tried as given, then (when it is
+    relative and absent) beside ``segmentation_path``. None if nothing is recorded."""
+    if given is not None:
+        return Path(given)
+    recorded = result.source.get(key)
+    if recorded is None:
+        return None
+    path = Path(recorded)
+    if segmentation_path is not None and not path.is_absolute() and not path.exists():
+        beside = Path(segmentation_path).parent / path.name
+        if beside.exists():
+            return beside
+    return path

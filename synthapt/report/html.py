@@ -8,6 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from synthapt import __version__
+from synthapt.scoring.metrics import SUMMARY_METRICS, TARGETS, metric_info, metric_order, worse_than
+
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 1200px; color: #222; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; border-bottom: 1px solid #ccc; margin-top: 2em; }
@@ -43,17 +46,12 @@ def fmt(value: Any) -> str:
 
 def verdict(name: str, value: Any) -> str:
     """CSS class 'pass'/'fail' for metrics with a suite target, '' otherwise."""
-    from synthapt.metrics import worse_than
-    from synthapt.report import TARGETS
-
     if name not in TARGETS or value is None or isinstance(value, str):
         return ""
     return "fail" if worse_than(name, float(value), TARGETS[name]) else "pass"
 
 
 def page(title: str, summary: str, sections: list[str]) -> str:
-    from synthapt import __version__
-
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
@@ -65,8 +63,6 @@ def page(title: str, summary: str, sections: list[str]) -> str:
 
 def summary_table(cases: list) -> str:
     """One row per (case, method) with the key metrics."""
-    from synthapt.report import SUMMARY_METRICS
-
     cols = [m for m in SUMMARY_METRICS if any(m in s for c in cases for s in c.scores.values())]
     rows = ["<table>\n<tr><th class=\"name\">case</th><th class=\"name\">method</th>"
             + "".join(f"<th>{esc(m)}</th>" for m in cols) + "</tr>"]
@@ -81,10 +77,6 @@ def summary_table(cases: list) -> str:
 
 def metric_table(scores: dict[str, dict[str, Any]]) -> str:
     """Every metric (rows) of every method (columns), with units and direction."""
-    from synthapt.metrics import metric_info
-
-    from synthapt.metrics import metric_order
-
     names: list[str] = []
     for values in scores.values():
         names += [k for k in values if k not in names]

@@ -1,7 +1,7 @@
 """Iso-concentration segmentation, the usual APT baseline: marching cubes at an iso value (at.%)
 of the delocalized concentration of one element (or a sum of elements); ions whose trilinearly
 interpolated concentration exceeds the iso value are precipitate. Mesh normals point out of the
-precipitate (towards lower concentration), as for every ``synthapt.mesh.Mesh``."""
+precipitate (towards lower concentration), as for every ``synthapt.spatial.mesh.Mesh``."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import numpy as np
 
 from synthapt.data import MATRIX, PRECIPITATE, APTDataset
 from synthapt.errors import SynthaptError
-from synthapt.mesh import interface_mesh
-from synthapt.segment import SegmentationResult, concentration_image, phase_composition
-from synthapt.voxel import fill_outside, per_ion_values, voxelize
+from synthapt.segmentation.image import concentration_image, phase_composition
+from synthapt.segmentation.params import IsoParams
+from synthapt.segmentation.result import SegmentationResult
+from synthapt.spatial.mesh import interface_mesh
+from synthapt.spatial.voxel import fill_outside, per_ion_values, voxelize
 
 
 def iso_segment(dataset: APTDataset, element: str | tuple[str, ...], iso_value: float,
@@ -39,6 +41,14 @@ def iso_segment(dataset: APTDataset, element: str | tuple[str, ...], iso_value: 
         f"no interface found (the concentration never crosses {iso_value:g} at.%)")
     params = {"element": list(elements), "iso_value": float(iso_value), "voxel_size": float(voxel_size),
               "delocalization": float(delocalization), "min_count": float(min_count)}
-    return SegmentationResult(labels, voxel_labels, filled.astype(np.float32), None, conc,
-                              grid.origin, grid.voxel_size, mesh, "iso", elements, params,
-                              phase_composition(grid, elements, voxel_labels), message)
+    return SegmentationResult(
+        labels=labels, voxel_labels=voxel_labels, indicator=filled.astype(np.float32), edge_field=None,
+        concentration=conc, origin=grid.origin, voxel_size=grid.voxel_size, mesh=mesh, method="iso",
+        elements=elements, params=params,
+        phase_composition=phase_composition(grid, elements, voxel_labels), message=message)
+
+
+def iso_segment_params(dataset: APTDataset, params: IsoParams) -> SegmentationResult:
+    """``iso_segment`` with the fields of ``params``."""
+    return iso_segment(dataset, params.elements, params.iso_value, voxel_size=params.voxel_size,
+                       delocalization=params.delocalization, min_count=params.min_count)

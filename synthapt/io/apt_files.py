@@ -16,6 +16,11 @@ from synthapt.apt.reconstruct import reconstruct
 from synthapt.config import from_dict, read_toml, to_dict
 from synthapt.data import APTDataset
 from synthapt.errors import SynthaptError
+from synthapt.io import DATASET_WRITE_FORMATS, load_dataset, save_dataset
+from synthapt.io.epos import write_epos
+from synthapt.io.hdf5 import read_specimen, write_dataset
+from synthapt.io.pos import write_pos
+from synthapt.io.rrng import write_rrng
 
 PathLike = str | os.PathLike
 
@@ -35,11 +40,6 @@ def emulate_files(specimen_path: PathLike, output: PathLike, params: EmulationPa
                   progress: Callable[[str, IonBundle], None] | None = None) -> APTDataset:
     """Emulate the specimen of ``specimen_path`` and write the dataset (HDF5 with ground truth,
     resolved parameters as config) to ``output``, and the classic POS / ePOS / RRNG files if given."""
-    from synthapt.io.epos import write_epos
-    from synthapt.io.hdf5 import read_specimen, write_dataset
-    from synthapt.io.pos import write_pos
-    from synthapt.io.rrng import write_rrng
-
     specimen = read_specimen(Path(specimen_path))
     dataset = emulate(specimen, params, seed, progress)
     write_dataset(output, dataset, config=params.resolved())
@@ -77,8 +77,6 @@ def reconstruct_files(source: PathLike, output: PathLike, params: Reconstruction
     """Reconstruct the ions of ``source`` (ePOS, or a synthapt .h5 dataset with ePOS fields; the
     file order is the evaporation sequence) with ``params`` and write the dataset with the new
     positions to ``output`` (.h5, .epos or .pos by extension; ground truth, if any, is kept)."""
-    from synthapt.io import DATASET_WRITE_FORMATS, load_dataset, save_dataset
-
     src, out = Path(source), Path(output)
     if out.suffix.lower() not in DATASET_WRITE_FORMATS:
         raise SynthaptError(f"{out}: unknown output extension {out.suffix or '(none)'!r} "

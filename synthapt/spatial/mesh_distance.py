@@ -3,16 +3,19 @@ and its fast grid-interpolated variant for many points."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 from scipy import ndimage
+from scipy.spatial import cKDTree
 
 from synthapt.errors import SynthaptError
-from synthapt.mesh import scatter_add
+from synthapt.spatial.mesh import scatter_add
+from synthapt.spatial.voxel import bounding_box
 
 
-# Faces are wound with normals pointing out of the precipitate (``synthapt.mesh``), so the signed
+# Faces are wound with normals pointing out of the precipitate (``synthapt.spatial.mesh``), so the signed
 # distance -(p - q) . n is positive inside. The sign at a closest point q on an edge or a vertex
 # uses the angle-weighted pseudo-normal (Baerentzen & Aanaes, IEEE TVCG 11 (2005) 243), which is
 # correct for every point near a closed or open oriented mesh, including points nearest an edge.
@@ -88,8 +91,6 @@ class MeshDistance:
     """
 
     def __init__(self, mesh: Any, candidates: int = 8, workers: int = 2, wide_check: bool = True) -> None:
-        from scipy.spatial import cKDTree
-
         self.mesh = mesh
         self.workers = workers
         normals = _pseudo_normals(mesh.vertices, mesh.faces)  # (F, 7, 3)
@@ -158,8 +159,6 @@ class MeshDistance:
         """(N, 3) points nm -> signed distance (N,) nm and closest mesh points (N, 3) nm.
         start_faces: (N,) indices of ``mesh.faces`` near each point's foot, to start from.
         Chunks run on ``workers`` threads (numpy and the tree release the GIL)."""
-        from concurrent.futures import ThreadPoolExecutor
-
         points = np.asarray(points).reshape(-1, 3)
         if start_faces is not None:
             start_faces = self.face_index[np.asarray(start_faces)]
@@ -331,16 +330,12 @@ def signed_distance_grid(points: np.ndarray, mesh: Any, spacing: float = 0.5, ba
                          workers: int = 2, chunk: int = 1 << 20) -> np.ndarray:
     """(N,) signed distance (nm) of points (N, 3) nm to ``mesh``, trilinearly interpolated from
     ``mesh_distance_field`` (fast for many points: the mesh work scales with the grid, not N)."""
-    return _grid_distance(points, mesh, spacing, band, workers, chunk).astype(np.float64)
+    return grid_distance(points, mesh, spacing, band, workers, chunk).astype(np.float64)
 
 
-def _grid_distance(points: np.ndarray, mesh: Any, spacing: float, band: float, workers: int,
+def grid_distance(points: np.ndarray, mesh: Any, spacing: float, band: float, workers: int,
                    chunk: int = 1 << 20) -> np.ndarray:
     """``signed_distance_grid`` as float32 (N,) nm; chunks interpolated on ``workers`` threads."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from synthapt.voxel import bounding_box
-
     points = np.asarray(points).reshape(-1, 3)
     out = np.empty(len(points), dtype=np.float32)
     if len(points) == 0:

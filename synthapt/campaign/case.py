@@ -16,10 +16,7 @@ case. ``generate_case`` writes the dataset files only (``case.json`` last).
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
-import os
+import fcntl
 import shutil
 import time
 from dataclasses import dataclass, field, replace
@@ -28,15 +25,25 @@ from typing import Any
 
 import numpy as np
 
-from synthapt.apt import EmulationParams
+from synthapt.apt import EmulationParams, emulate
 from synthapt.config import config_hash, to_dict
+from synthapt.edges.detectors import torch_threads
 from synthapt.errors import ConfigError, SynthaptError
 from synthapt.io.atomic import atomic_output
-from synthapt.md import SimulationConfig
-from synthapt.scoring import jsonable
-from synthapt.segment import SegmentParams
-
-EDGE_METHODS = ("hed", "canny", "sobel")
+from synthapt.io.epos import write_epos
+from synthapt.io.hdf5 import read_specimen, write_dataset, write_specimen
+from synthapt.io.jsonio import read_json, write_json
+from synthapt.io.pos import write_pos
+from synthapt.io.rrng import write_rrng
+from synthapt.md import SimulationConfig, simulate
+from synthapt.provenance import provenance, sha256_file
+from synthapt.scoring.case_scores import score_case
+from synthapt.scoring.metrics import ScoreParams
+from synthapt.scoring.record import CaseRecord
+from synthapt.scoring.score import truth_profile_of_dataset
+from synthapt.segmentation.methods import method_params, run_method
+from synthapt.segmentation.params import EDGE_METHODS, SegmentParams
+from synthapt.segmentation.result import write_segmentation
 RESULT_FILE = "result.json"
 TIMINGS_FILE = "timings.json"
 CASE_FILE = "case.json"
@@ -47,7 +54,7 @@ SPECIMEN_DIR = "specimens"
 class SegmentationPlan:
     """The segmentation methods a case scores.
 
-    methods: edge detectors run through ``synthapt.segment.segment`` ("hed", "canny", "sobel").
+    methods: edge methods of ``synthapt.segmentation.methods`` ("hed", "canny", "sobel").
     iso_values: iso-concentration baselines, at.% of ``iso_element`` (one method each).
     iso_element: the partitioning element of the iso-surfaces (e.g. "Al").
     params: ``SegmentParams`` shared by the edge methods (voxel size nm, delocalization nm, ...).
@@ -116,47 +123,10 @@ def case_hash(case: CaseConfig) -> str:
     return config_hash(data)
 
 
-def sha256_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def read_json(path: str | Path) -> dict:
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise SynthaptError(f"{path}: cannot read JSON ({exc})") from None
-
-
-def write_json(path: str | Path, data: Any) -> None:
-    """Deterministic JSON (sorted keys, NaN as null) through a write-then-rename."""
-    text = json.dumps(jsonable(data), indent=2, sort_keys=True, allow_nan=False) + "\n"
-    with atomic_output(path) as tmp:
-        tmp.write_text(text)
-
-
-@contextlib.contextmanager
 def compute_threads(threads: int):
-    """Inside the block, torch uses ``threads`` intra-op threads and OMP_NUM_THREADS is
-    ``threads`` (as on a campaign worker, so LAMMPS logs the same lines however a case is run);
-    both are restored after."""
-    import torch
-
-    threads = max(1, int(threads))
-    previous = torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS")
-    torch.set_num_threads(threads)
-    os.environ["OMP_NUM_THREADS"] = str(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous[0])
-        if previous[1] is None:
-            os.environ.pop("OMP_NUM_THREADS", None)
-        else:
-            os.environ["OMP_NUM_THREADS"] = previous[1]
+    """Context: torch uses ``threads`` intra-op threads and OMP_NUM_THREADS is ``threads`` (as on
+    a campaign worker, so LAMMPS logs the same lines however a case is run); both restored after."""
+    return torch_threads(threads, set_omp=True, cap_to_cpus=False)
 
 
 def prepare_folder(folder: Path) -> None:
@@ -172,8 +142,6 @@ def simulate_and_emulate(case: CaseConfig, threads: int = 1, out_dir: str | Path
     With ``out_dir`` the specimen is shared through ``shared_specimen``: cases that differ only
     in emulation or segmentation reuse one MD run.
     """
-    from synthapt.apt import emulate
-
     timings = {}
     start = time.perf_counter()
     if out_dir is None:
@@ -189,8 +157,6 @@ def simulate_and_emulate(case: CaseConfig, threads: int = 1, out_dir: str | Path
 
 
 def _simulate(case: CaseConfig, threads: int):
-    from synthapt.md import simulate
-
     simulation = case.simulation.replace(md=replace(case.simulation.md, threads=int(threads)))
     specimen = simulate(simulation)
     return specimen.replace(provenance=without_command_line(specimen.provenance))
@@ -206,10 +172,6 @@ def shared_specimen(case: CaseConfig, out_dir: str | Path, threads: int = 1):
     and kept in ``out_dir/specimens/<key>.h5``. A file lock makes a concurrent worker that needs
     the same specimen wait for the one simulating it; the HDF5 round trip is exact, so a reused
     specimen equals a fresh one."""
-    import fcntl
-
-    from synthapt.io.hdf5 import read_specimen, write_specimen
-
     folder = Path(out_dir) / SPECIMEN_DIR
     folder.mkdir(parents=True, exist_ok=True)
     key = specimen_key(case)
@@ -236,32 +198,25 @@ def without_command_line(record: Any) -> Any:
 
 def segmentation_steps(plan: SegmentationPlan, threads: int = 1) -> list[tuple[str, Any]]:
     """[(method name, function(dataset) -> SegmentationResult), ...] for every method of
-    ``plan``, in ``plan.method_names`` order; edge detectors run on ``threads`` threads."""
-    from synthapt.isosurface import iso_segment
-    from synthapt.segment import segment
-
+    ``plan``, in ``plan.method_names`` order, through the method registry
+    (``synthapt.segmentation.methods``); edge detectors run on ``threads`` threads. The iso
+    baselines use the voxel settings of the edge methods, so they see the same grid."""
+    shared = replace(plan.params, threads=int(threads))
     steps: list[tuple[str, Any]] = []
     for name in plan.methods:
-        params = replace(plan.params, detector=name, threads=int(threads))
-        steps.append((name, lambda dataset, params=params: segment(dataset, params)))
-    iso_kwargs = _iso_kwargs(plan.params)
+        params = method_params(name, shared)
+        steps.append((name, lambda dataset, name=name, params=params: run_method(name, dataset, params)))
     for value in plan.iso_values:
+        params = method_params("iso", shared, iso_value=value, elements=(plan.iso_element,))
         steps.append((iso_method_name(plan.iso_element, value),
-                      lambda dataset, value=value: iso_segment(dataset, plan.iso_element, value,
-                                                               **iso_kwargs)))
+                      lambda dataset, params=params: run_method("iso", dataset, params)))
     return steps
-
-
-def _iso_kwargs(params: SegmentParams) -> dict:
-    """Voxel settings shared with the edge methods, so the baseline sees the same grid."""
-    return {"voxel_size": params.voxel_size, "delocalization": params.delocalization,
-            "min_count": params.min_count}
 
 
 def run_case(case: CaseConfig, out_dir: str | Path, threads: int = 1) -> dict:
     """Run one case into ``out_dir/<case-hash>/`` and return its case-result dict.
 
-    The dict is ``synthapt.scoring.score_case``'s (scores and proxigrams per method) plus
+    The dict is ``synthapt.scoring.case_scores.score_case``'s (scores and proxigrams per method) plus
     ``hash``, ``n_atoms``, ``files`` (SHA-256 of each file in the folder) and ``errors``
     (message of each method that failed to segment or to score). A case whose
     ``result.json`` exists is not recomputed: its stored result is returned.
@@ -278,9 +233,6 @@ def run_case(case: CaseConfig, out_dir: str | Path, threads: int = 1) -> dict:
 
 
 def _run_stages(case: CaseConfig, folder: Path, threads: int) -> dict:
-    from synthapt.io.hdf5 import write_dataset, write_specimen
-    from synthapt.segment import write_segmentation
-
     specimen, dataset, timings = simulate_and_emulate(case, threads, folder.parent)
     with atomic_output(folder / "specimen.h5") as tmp:
         write_specimen(tmp, specimen, config=case)
@@ -301,45 +253,41 @@ def _run_stages(case: CaseConfig, folder: Path, threads: int) -> dict:
     record = score_methods(results, dataset, case, errors)
     timings["score"] = time.perf_counter() - start
     files = sorted(p.name for p in folder.iterdir() if p.suffix == ".h5")
-    record.update({
-        "hash": case_hash(case), "n_atoms": int(specimen.n_atoms),
-        "files": {name: sha256_file(folder / name) for name in files},
-        "provenance": _provenance(case.seed),
-    })
+    record = record.replace(hash=case_hash(case), n_atoms=int(specimen.n_atoms),
+                            files={name: sha256_file(folder / name) for name in files},
+                            provenance=_provenance(case.seed))
     write_json(folder / TIMINGS_FILE, timings)
-    return record
+    return record.to_dict()
 
 
-def score_methods(results: dict, dataset, case: CaseConfig, errors: dict[str, str]) -> dict:
-    """The case-result dict (``synthapt.scoring.score_case``) of all ``results``, scoring each
-    method on its own: a method that cannot be scored (e.g. its mesh lies only on the dataset
-    boundary) gets its message in ``errors[method]`` and no scores; the others are kept."""
-    from synthapt.metrics import ScoreParams, truth_profile_of_dataset
-    from synthapt.scoring import score_case
-
+def score_methods(results: dict, dataset, case: CaseConfig,
+                  errors: dict[str, str]) -> CaseRecord:
+    """The case-result record (``synthapt.scoring.case_scores.score_case``) of all ``results``,
+    scoring each method on its own: a method that cannot be scored (e.g. its mesh lies only on
+    the dataset boundary) gets its message in the record's ``errors`` and no scores; the others
+    are kept. ``errors`` holds the messages of methods that failed to segment (not modified)."""
     params = ScoreParams()
     truth = truth_profile_of_dataset(dataset, params.bin_width) \
         if dataset.truth is not None and dataset.truth.geometry is not None else None
     record = score_case({}, dataset, name=case.name, params=params, truth_profile=truth,
                         config=to_dict(case))
+    scores, profiles, failed = dict(record.scores), dict(record.profiles), dict(errors)
     for method, result in results.items():
         try:
             one = score_case({method: result}, dataset, name=case.name, params=params,
                              truth_profile=truth)
         except SynthaptError as exc:
-            errors[method] = str(exc)
+            failed[method] = str(exc)
             continue
-        record["scores"][method] = one["scores"][method]
-        if method in one["profiles"]:
-            record["profiles"][method] = one["profiles"][method]
-    record["errors"] = {m: errors[m] for m in case.segmentation.method_names if m in errors}
-    return record
+        scores[method] = one.scores[method]
+        if method in one.profiles:
+            profiles[method] = one.profiles[method]
+    return record.replace(scores=scores, profiles=profiles,
+                          errors={m: failed[m] for m in case.segmentation.method_names if m in failed})
 
 
 def _provenance(seed: int) -> dict:
     """Versions and seed; no command line (a worker's is not the user's) and nothing timed."""
-    from synthapt.provenance import provenance
-
     return without_command_line(provenance(seed=seed))
 
 
@@ -350,11 +298,6 @@ def generate_case(case: CaseConfig, out_dir: str | Path, threads: int = 1) -> di
     ``dataset.epos``, ``ranges.rrng``; then ``case.json`` (parameters and SHA-256 checksums),
     written last. Returns the ``case.json`` content; an existing one is returned as is.
     """
-    from synthapt.io.epos import write_epos
-    from synthapt.io.hdf5 import write_dataset
-    from synthapt.io.pos import write_pos
-    from synthapt.io.rrng import write_rrng
-
     key = case_hash(case)
     folder = Path(out_dir) / key
     if (folder / CASE_FILE).is_file():

@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from synthapt.case import CaseConfig, case_hash
+from synthapt.campaign.case import CaseConfig, case_hash
 from synthapt.config import from_dict, read_toml
 from synthapt.errors import ConfigError
 
 SUITE_KEYS = ("suite_version", "name", "description", "base", "grid")
-BUILTIN_SUITES = Path(__file__).resolve().parents[1] / "validation" / "suites"
+BUILTIN_SUITES = Path(__file__).resolve().parents[2] / "validation" / "suites"
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,23 @@
-"""Phase regions of the edge field and their two-phase classification (steps 4-5 of
-``synthapt.segment``): watershed regions, per-region atom counts, counting noise, split test."""
+"""Phase regions of the edge field, their two-phase classification and the final labels (steps 4-7
+of ``synthapt.segmentation.edge``): watershed regions, per-region atom counts, counting noise, split
+test, refined indicator, and ``finish`` (indicator -> per-ion labels + interface mesh)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from scipy import ndimage, stats
+from skimage.filters import threshold_otsu
+from skimage.segmentation import watershed
 
-from synthapt.data import APTDataset
-from synthapt.voxel import VoxelGrid
-
-if TYPE_CHECKING:
-    from synthapt.segment import SegmentParams
+from synthapt.data import MATRIX, PRECIPITATE, APTDataset
+from synthapt.errors import SynthaptError
+from synthapt.segmentation.image import phase_composition
+from synthapt.segmentation.params import SegmentParams
+from synthapt.segmentation.result import SegmentationResult
+from synthapt.spatial.mesh import interface_mesh
+from synthapt.spatial.voxel import VoxelGrid, flat_voxel_index, ion_elements, per_ion_values
 
 
 def phase_regions(edges: np.ndarray, image: np.ndarray, threshold: float,
@@ -22,9 +27,6 @@ def phase_regions(edges: np.ndarray, image: np.ndarray, threshold: float,
     Markers are the connected components of voxels with ``edges < threshold``, taken separately
     above and below the Otsu level of ``image`` so that a gap in an edge cannot merge two phases.
     """
-    from skimage.filters import threshold_otsu
-    from skimage.segmentation import watershed
-
     low = edges < threshold
     level = threshold_otsu(image) if image.max() > image.min() else image.max() + 1.0
     upper = image >= level
@@ -49,8 +51,6 @@ def phase_regions(edges: np.ndarray, image: np.ndarray, threshold: float,
 def region_counts(dataset: APTDataset, grid: VoxelGrid, regions: np.ndarray,
                   elements: tuple[str, ...]) -> np.ndarray:
     """(2, 2, R+1) atoms per region: [half][element(s), all], halves = even/odd ion index."""
-    from synthapt.voxel import flat_voxel_index, ion_elements
-
     _, table = ion_elements(dataset)
     idx = grid.element_index(elements)
     n_codes = table.shape[0] + 1  # slot 0: unranged ions
@@ -137,3 +137,56 @@ def classify_regions(counts: np.ndarray, params: SegmentParams,
     if reasons:
         return np.zeros(len(total), bool), {**info, "reason": "; ".join(reasons)}
     return (high if params.precipitate == "enriched" else ok & ~high), info
+
+
+def refined_indicator(voxel_labels: np.ndarray, conc: np.ndarray, band_voxels: float,
+                      grid: VoxelGrid, elements: tuple[str, ...]) -> np.ndarray:
+    """Precipitate indicator (float32): the 0/1 labels, except within ``band_voxels`` of their
+    boundary, where it is (c - c_matrix) / (c_precipitate - c_matrix) clipped to [0, 1]
+    (c: delocalized concentration), so its 0.5 level sits at the mean of the two compositions."""
+    inside = voxel_labels.astype(bool)
+    depth = np.where(inside, ndimage.distance_transform_edt(inside),
+                     ndimage.distance_transform_edt(~inside))
+    band = depth <= band_voxels + 0.5
+    # phase compositions from the voxels beyond the band (plateaus), if both phases have some
+    core = np.where(band, -1, voxel_labels).astype(np.int8)
+    if not ((core == MATRIX).any() and (core == PRECIPITATE).any()):
+        core = voxel_labels
+    comp = phase_composition(grid, elements, core)
+    c_m, c_p = comp["matrix_at_pct"], comp["precipitate_at_pct"]
+    indicator = voxel_labels.astype(np.float32)
+    if not (np.isfinite(c_m) and np.isfinite(c_p)) or abs(c_p - c_m) < 1e-6:
+        return indicator
+    scaled = np.clip((conc - c_m) / (c_p - c_m), 0.0, 1.0).astype(np.float32)
+    indicator[band] = scaled[band]
+    return indicator
+
+
+def finish(*, dataset: APTDataset, grid: VoxelGrid, voxel_labels: np.ndarray, conc: np.ndarray,
+           edges: np.ndarray | None, method: str, elements: tuple[str, ...], smoothing_nm: float,
+           params: dict, info: dict, indicator: np.ndarray | None = None) -> SegmentationResult:
+    """Smoothed indicator -> per-ion labels and interface mesh; composition of each phase."""
+    message = ""
+    if not voxel_labels.any():
+        message = f"no interface found ({info.get('reason', 'one phase')})"
+        indicator = np.zeros(voxel_labels.shape, dtype=np.float32)
+        labels = np.full(dataset.n_ions, MATRIX, dtype=np.int8)
+        mesh = None
+    else:
+        if indicator is None:
+            indicator = voxel_labels.astype(np.float32)
+        if smoothing_nm > 0:
+            indicator = ndimage.gaussian_filter(indicator, smoothing_nm / grid.voxel_size, mode="nearest")
+        labels = np.where(per_ion_values(indicator, dataset.positions, grid.origin, grid.voxel_size) > 0.5,
+                          PRECIPITATE, MATRIX).astype(np.int8)
+        mesh = interface_mesh(indicator, grid.origin, grid.voxel_size)
+        if mesh is None:
+            raise SynthaptError("interface mesh: the precipitate fills the whole grid or vanishes "
+                                "after smoothing; no surface can be built")
+    composition = phase_composition(grid, elements, voxel_labels)
+    return SegmentationResult(
+        labels=labels, voxel_labels=voxel_labels, indicator=indicator, edge_field=edges,
+        concentration=conc, origin=grid.origin, voxel_size=grid.voxel_size, mesh=mesh, method=method,
+        elements=elements, params=params,
+        phase_composition={**composition, **{k: v for k, v in info.items() if k != "reason"}},
+        message=message)

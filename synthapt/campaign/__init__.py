@@ -1,0 +1,1 @@
+"""Validation campaigns: case, suite, Dask run, SLURM cluster, results aggregation."""

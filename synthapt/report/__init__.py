@@ -1,0 +1,1 @@
+"""HTML validation reports: case results, page building, HTML pieces and figures."""

@@ -1,0 +1,141 @@
+"""Segmentation parameters: ``SegmentParams`` (edge methods), ``IsoParams`` (iso-surface baseline),
+the one list of method names, and the loader used by the ``segment`` command."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal
+
+from synthapt.config import from_dict, read_toml
+from synthapt.edges.detectors import DETECTORS
+from synthapt.errors import ConfigError
+
+Progress = Callable[[str, int, int], None]
+"""progress(stage, done, total): called as work advances (e.g. slices processed)."""
+
+MIN_GRID = 4
+"""A dataset must span at least this many voxels along every axis."""
+
+EDGE_METHODS: tuple[str, ...] = tuple(DETECTORS)
+"""Edge-detection methods: the edge detector registry's names ("hed", "canny", "sobel")."""
+
+METHOD_NAMES: tuple[str, ...] = (*EDGE_METHODS, "iso")
+"""Every segmentation method: the edge methods, then the iso-concentration baseline."""
+
+
+@dataclass(frozen=True)
+class SegmentParams:
+    """Parameters of the edge-detection segmentation (TOML table ``[segment]``).
+
+    voxel_size: nm. delocalization: Gaussian sigma, nm. elements: partitioning element(s) whose
+    summed concentration is imaged; empty = the element with the largest relative variation.
+    detector: "hed", "canny" or "sobel"; detector_options: extra fields of its parameter class.
+    upsample, batch_size, threads: HED slice enlargement, slices per pass, torch threads.
+    slice_step: run the detector on every n-th slice of each stack, interpolating in between.
+    fuse: "mean" or "max" of the three slice directions. min_count: atoms per voxel (after
+    delocalization) for a voxel to count as inside the specimen. marker_threshold: edge level (of
+    the [0, 1] fused field) below which voxels seed regions; min_marker_voxels: smallest seed.
+    label_smoothing: Gaussian sigma (nm) of the precipitate indicator before labels/mesh.
+    refine: half-width (nm) of a band around the edge-based boundary in which the indicator is
+    the local composition scaled between the two phase compositions (0.5 at their mean), giving a
+    sub-voxel interface; 0 keeps the pure edge/watershed boundary.
+    min_contrast (at.%), noise_factor, significance (p-value): tests of the two-phase split (see
+    ``classify_regions``). precipitate: "enriched" or "depleted" in the element(s).
+    """
+
+    voxel_size: float = 0.5
+    delocalization: float = 0.75
+    elements: tuple[str, ...] = ()
+    detector: Literal["hed", "canny", "sobel"] = "hed"
+    detector_options: dict[str, Any] = field(default_factory=dict)
+    upsample: float = 2.0
+    batch_size: int = 8
+    threads: int = 2
+    slice_step: int = 1
+    fuse: Literal["mean", "max"] = "mean"
+    min_count: float = 2.0
+    marker_threshold: float = 0.3
+    min_marker_voxels: int = 8
+    label_smoothing: float = 0.5
+    refine: float = 1.0
+    min_contrast: float = 2.0
+    noise_factor: float = 6.0
+    significance: float = 1e-6
+    precipitate: Literal["enriched", "depleted"] = "enriched"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "elements", tuple(self.elements))
+        object.__setattr__(self, "detector_options", dict(self.detector_options))
+        checks = {
+            "voxel_size": self.voxel_size > 0, "delocalization": self.delocalization >= 0,
+            "upsample": 1.0 <= self.upsample <= 8.0, "batch_size": self.batch_size >= 1,
+            "threads": 1 <= self.threads <= 16, "slice_step": self.slice_step >= 1,
+            "min_count": self.min_count > 0,
+            "marker_threshold": 0.0 < self.marker_threshold < 1.0,
+            "min_marker_voxels": self.min_marker_voxels >= 1,
+            "label_smoothing": self.label_smoothing >= 0, "refine": self.refine >= 0,
+            "min_contrast": self.min_contrast >= 0,
+            "significance": 0.0 < self.significance < 1.0, "noise_factor": self.noise_factor >= 0,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise ConfigError(f"segment.{name}: invalid value {getattr(self, name)!r}")
+        if self.detector not in EDGE_METHODS:
+            raise ConfigError(f"segment.detector: unknown detector {self.detector!r} ({', '.join(EDGE_METHODS)})")
+        if self.fuse not in ("mean", "max"):
+            raise ConfigError(f"segment.fuse: {self.fuse!r} is not 'mean' or 'max'")
+        if self.precipitate not in ("enriched", "depleted"):
+            raise ConfigError(f"segment.precipitate: {self.precipitate!r} is not 'enriched' or 'depleted'")
+
+    @classmethod
+    def from_dict(cls, data: dict, where: str = "segment") -> SegmentParams:
+        return from_dict(cls, data, where)
+
+
+@dataclass(frozen=True)
+class IsoParams:
+    """Parameters of the iso-concentration baseline (``synthapt.segmentation.iso``).
+
+    elements: the imaged element(s) (summed); iso_value: at.% of them; voxel_size and
+    delocalization (Gaussian sigma): nm; min_count: atoms per voxel for a voxel to count as inside
+    the specimen.
+    """
+
+    elements: tuple[str, ...] = ()
+    iso_value: float = 12.0
+    voxel_size: float = 0.5
+    delocalization: float = 0.75
+    min_count: float = 2.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "elements", tuple(self.elements))
+
+    @classmethod
+    def like(cls, params: SegmentParams, iso_value: float, elements: tuple[str, ...] | None = None) -> IsoParams:
+        """Iso parameters on the same voxel grid as the edge ``params`` (so the baseline sees the
+        same concentration image); ``elements`` defaults to ``params.elements``."""
+        return cls(elements=params.elements if elements is None else tuple(elements),
+                   iso_value=float(iso_value), voxel_size=params.voxel_size,
+                   delocalization=params.delocalization, min_count=params.min_count)
+
+
+def load_segment_params(path: Any = None, method: str = "hed", element: str | None = None,
+                        voxel_size: float | None = None,
+                        delocalization: float | None = None) -> SegmentParams:
+    """SegmentParams from an optional TOML file (its ``[segment]`` table, or the whole file) with
+    command-line overrides; ``element`` may join several with '+', e.g. "Al+Ti"."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        raw = read_toml(path)
+        data = dict(raw.get("segment", raw))
+    if method not in METHOD_NAMES:
+        raise ConfigError(f"--method: unknown method {method!r} ({', '.join(METHOD_NAMES)})")
+    if method != "iso":
+        data["detector"] = method
+    if element:
+        data["elements"] = [e.strip() for e in element.split("+") if e.strip()]
+    if voxel_size is not None:
+        data["voxel_size"] = voxel_size
+    if delocalization is not None:
+        data["delocalization"] = delocalization
+    return SegmentParams.from_dict(data)
