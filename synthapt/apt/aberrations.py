@@ -132,6 +132,8 @@ def magnification_stage(bundle: IonBundle, params: EmulationParams,
                         rng: np.random.Generator) -> IonBundle:
     """Displace ions near precipitate interfaces (identity for field_ratio 1 or when off)."""
     mag = params.magnification
+    if params.hits.enabled:  # the hits chain models local magnification from the tip shape
+        return bundle.with_stats("magnification", enabled=False, replaced_by="hits")
     if not mag.enabled or mag.field_ratio == 1.0:
         return bundle.with_stats("magnification", enabled=mag.enabled, field_ratio=mag.field_ratio)
     geometry = bundle.specimen.geometry

@@ -34,6 +34,13 @@ class TipModel:
         below = np.maximum(cap_centre - z, 0.0)
         return self.apex_radius + below * float(np.tan(self.shank_angle))
 
+    @property
+    def shank_growth(self) -> float:
+        """g = sin(a) / (1 - sin(a)): apex-radius growth per nm of apex travel of a sphere
+        sliding down a cone of half-angle a while touching it (Gault et al. 2012, ch. 7)."""
+        sin_a = float(np.sin(self.shank_angle))
+        return sin_a / (1.0 - sin_a)
+
     def radial(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(dx, dy, rho): lateral offsets and distance (nm) of (n, 3) points from the tip axis."""
         dx = positions[:, 0] - self.axis_xy[0]
@@ -56,6 +63,7 @@ class IonBundle:
     atom: (n,) int64 source-atom index, -1 for background ions.
     position: (n, 3) float32 reconstructed position in nm, or None (= true positions).
     pulse: (n,) int64 pulse number, or None.
+    v_dc: (n,) float32 DC voltage (V) from the tip state (``synthapt.apt.hits``), or None.
     detector_xy: (n, 2) float32 detector hit position in mm, or None.
     mass_to_charge: (n,) float32 m/q in Da, or None.
     epos: dict of ePOS fields (``synthapt.data.EPOS_FIELDS``), each (n,), or None.
@@ -74,6 +82,7 @@ class IonBundle:
     tip: TipModel | None = None
     stats: tuple = ()
     atom_species: np.ndarray | None = None
+    v_dc: np.ndarray | None = None
 
     @classmethod
     def from_specimen(cls, specimen: Specimen) -> IonBundle:
@@ -137,7 +146,7 @@ class IonBundle:
         """A bundle with only the ions selected by ``index`` (boolean mask or indices)."""
         index = np.asarray(index)
         if index.dtype == bool:
-            fields = ("atom", "position", "pulse", "detector_xy", "mass_to_charge")
+            fields = ("atom", "position", "pulse", "detector_xy", "mass_to_charge", "v_dc")
             epos_keys = tuple(self.epos) if self.epos is not None else ()
             arrays = [getattr(self, f) for f in fields] + [self.epos[k] for k in epos_keys]
             kept = compress_rows(index, arrays)
@@ -149,7 +158,7 @@ class IonBundle:
 
         return replace(self, atom=sub(self.atom), position=sub(self.position),
                        pulse=sub(self.pulse), detector_xy=sub(self.detector_xy),
-                       mass_to_charge=sub(self.mass_to_charge),
+                       mass_to_charge=sub(self.mass_to_charge), v_dc=sub(self.v_dc),
                        epos=None if self.epos is None else {k: sub(v) for k, v in self.epos.items()})
 
     def with_stats(self, stage: str, **values: Any) -> IonBundle:

@@ -97,12 +97,16 @@ def dead_zone_losses(pulse: np.ndarray, detector_xy: np.ndarray, arrival: np.nda
 
 def detector_stage(bundle: IonBundle, params: EmulationParams,
                    rng: np.random.Generator) -> IonBundle:
-    """Detector hit positions (mm) and removal of same-pulse ions inside the dead zone."""
+    """Detector hit positions (mm; kept if the hits stage made them), field of view, and removal
+    of same-pulse ions inside the dead zone."""
     if not params.detector.enabled:
         return bundle.with_stats("detector", enabled=False)
     det = params.resolved().detector
-    true_pos = np.take(bundle.source_positions(), bundle.atom, axis=0)  # float32, nm
-    xy = project_to_detector(true_pos, bundle, det.flight_path, det.image_compression)
+    if bundle.detector_xy is not None:  # hits from the tip state (synthapt.apt.hits)
+        xy = bundle.detector_xy
+    else:
+        true_pos = np.take(bundle.source_positions(), bundle.atom, axis=0)  # float32, nm
+        xy = project_to_detector(true_pos, bundle, det.flight_path, det.image_compression)
     out = bundle.replace(detector_xy=xy)
     outside = 0
     if det.radius is not None:

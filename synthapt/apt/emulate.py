@@ -1,11 +1,13 @@
 """The emulation chain: Specimen -> stages -> ranged APTDataset with per-ion ground truth.
 
 Stage order (each a pure function ``(IonBundle, EmulationParams, Generator) -> IonBundle``):
-shape, evaporation, efficiency, spectrum, detector, magnification, resolution, background,
-voltage. The spectrum runs before the detector stage because the dead zone needs the arrival
-order (time of flight, from m/q) of ions of the same pulse. Stage k always draws from
-``SeedSequence(seed).spawn(len(STAGES))[k]``, so switching a stage off leaves the random numbers
-of all other stages unchanged.
+shape, evaporation, efficiency, spectrum, hits, detector, magnification, reconstruction,
+resolution, background, voltage. The spectrum runs before the detector stage because the dead
+zone needs the arrival order (time of flight, from m/q) of ions of the same pulse. The hits and
+reconstruction stages act only with ``hits.enabled`` (the hits chain, which then replaces the
+parametric magnification). Each stage draws from its own child ``SeedSequence(seed).spawn(...)
+[STREAMS[name]]`` (the stream numbers never change), so switching a stage off, or adding one,
+leaves the random numbers of all other stages unchanged.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ import numpy as np
 from synthapt.apt.aberrations import magnification_stage, resolution_stage
 from synthapt.apt.bundle import IonBundle
 from synthapt.apt.detector import detector_stage, efficiency_stage
+from synthapt.apt.hits import hits_stage
 from synthapt.apt.isotopes import isotopes
 from synthapt.apt.params import EmulationParams
+from synthapt.apt.reconstruct import reconstruction_stage
 from synthapt.apt.spectrum import background_stage, build_range_table, spectrum_stage
 from synthapt.apt.tip import evaporation_stage, shape_stage
 from synthapt.apt.voltage import voltage_stage
@@ -35,12 +39,19 @@ STAGES: tuple[tuple[str, Stage], ...] = (
     ("evaporation", evaporation_stage),
     ("efficiency", efficiency_stage),
     ("spectrum", spectrum_stage),
+    ("hits", hits_stage),
     ("detector", detector_stage),
     ("magnification", magnification_stage),
+    ("reconstruction", reconstruction_stage),
     ("resolution", resolution_stage),
     ("background", background_stage),
     ("voltage", voltage_stage),
 )
+
+STREAMS: dict[str, int] = {name: k for k, name in enumerate(
+    ("shape", "evaporation", "efficiency", "spectrum", "detector", "magnification", "resolution",
+     "background", "voltage", "hits", "reconstruction"))}
+"""Random stream of each stage: fixed numbers (new stages take new ones at the end)."""
 
 
 def stage_generators(seed: int | np.random.SeedSequence) -> list[np.random.Generator]:
@@ -52,7 +63,8 @@ def stage_generators(seed: int | np.random.SeedSequence) -> list[np.random.Gener
         raise ConfigError(f"seed: must be a non-negative integer, got {seed!r}")
     else:
         root = np.random.SeedSequence(int(seed))
-    return [np.random.default_rng(s) for s in root.spawn(len(STAGES))]
+    children = root.spawn(len(STREAMS))
+    return [np.random.default_rng(children[STREAMS[name]]) for name, _ in STAGES]
 
 
 def seed_record(seed: int | np.random.SeedSequence) -> dict:

@@ -208,6 +208,69 @@ class VoltageParams:
 
 
 @dataclass(frozen=True)
+class HitsParams:
+    """Detector hits from the tip shape at each moment (``synthapt.apt.hits``); the master switch
+    of the reconstruction chain (off: the parametric local magnification of ``magnification``).
+
+    The apex radius grows along the shank (``shape``); the DC voltage keeps the matrix field
+    ``evaporation_field`` (V/nm) at the current radius, V = F k R (``field_factor`` k). Phases
+    other than the matrix evaporate at ``field_ratio`` x F, which changes the local curvature
+    and so the local magnification; the surface composition is mapped on cells of
+    ``surface_cell`` nm over ``surface_window`` nm of apex travel."""
+
+    enabled: bool = False
+    evaporation_field: float = 35.0
+    field_factor: float = 3.3
+    field_ratio: float = 1.0
+    surface_window: float = 0.5
+    surface_cell: float = 0.5
+
+    def __post_init__(self) -> None:
+        _positive("hits.evaporation_field", self.evaporation_field)
+        _positive("hits.field_factor", self.field_factor)
+        if not (math.isfinite(self.field_ratio) and 0.2 <= self.field_ratio <= 5.0):
+            raise ConfigError(f"hits.field_ratio: must be in [0.2, 5], got {self.field_ratio!r}")
+        _positive("hits.surface_window", self.surface_window)
+        _positive("hits.surface_cell", self.surface_cell)
+
+
+@dataclass(frozen=True)
+class ReconstructionParams:
+    """Point-projection reconstruction (``synthapt.apt.reconstruct``) with its own parameters,
+    which may differ from those that made the hits. ``None`` values take, in the emulation, the
+    values that made the hits (no reconstruction error): image compression and flight path from
+    ``detector``, k and F from ``hits``, the efficiency, the tip's apex radius and shank angle,
+    the specimen's volume per atom, and the detector radius (or the farthest hit).
+
+    ``radius_mode``: ``voltage`` (Bas et al.: R = V / (k F)) or ``shank`` (R = R0 + d sin a /
+    (1 - sin a) at depth d; ``initial_radius`` R0 nm, ``shank_angle`` a degrees). Units: field
+    V/nm, flight path and detector radius mm, atomic volume nm^3."""
+
+    enabled: bool = True
+    radius_mode: Literal["voltage", "shank"] = "voltage"
+    image_compression: float | None = None
+    field_factor: float | None = None
+    evaporation_field: float | None = None
+    flight_path: float | None = None
+    detector_radius: float | None = None
+    efficiency: float | None = None
+    atomic_volume: float | None = None
+    initial_radius: float | None = None
+    shank_angle: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.radius_mode not in ("voltage", "shank"):
+            raise ConfigError(f"reconstruction.radius_mode: must be voltage or shank, got {self.radius_mode!r}")
+        for name in ("image_compression", "field_factor", "evaporation_field", "flight_path",
+                     "detector_radius", "atomic_volume", "initial_radius"):
+            _positive(f"reconstruction.{name}", getattr(self, name))
+        if self.efficiency is not None and not (math.isfinite(self.efficiency) and 0.0 < self.efficiency <= 1.0):
+            raise ConfigError(f"reconstruction.efficiency: must be in (0, 1], got {self.efficiency!r}")
+        if self.shank_angle is not None and not (math.isfinite(self.shank_angle) and 0.0 <= self.shank_angle < 60.0):
+            raise ConfigError(f"reconstruction.shank_angle: must be in [0, 60) degrees, got {self.shank_angle!r}")
+
+
+@dataclass(frozen=True)
 class EmulationParams:
     """All emulation parameters: instrument preset name plus per-stage sections."""
 
@@ -221,6 +284,8 @@ class EmulationParams:
     resolution: ResolutionParams = field(default_factory=ResolutionParams)
     background: BackgroundParams = field(default_factory=BackgroundParams)
     voltage: VoltageParams = field(default_factory=VoltageParams)
+    hits: HitsParams = field(default_factory=HitsParams)
+    reconstruction: ReconstructionParams = field(default_factory=ReconstructionParams)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "instrument", self.preset.name)

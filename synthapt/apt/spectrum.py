@@ -283,13 +283,15 @@ def background_stage(bundle: IonBundle, params: EmulationParams,
         "pulse": bg_pulse,
         "detector_xy": None if bundle.detector_xy is None else bundle.detector_xy[donor],
         "mass_to_charge": mq,
+        "v_dc": None if bundle.v_dc is None else bundle.v_dc[donor],
     }
     # insert after the detected ions of the same pulse, keeping pulse order
     slot = np.searchsorted(pulse, bg_pulse, side="right") + np.arange(n_bg)
     is_bg = np.zeros(bundle.n + n_bg, dtype=bool)
     is_bg[slot] = True
     base = {"atom": bundle.atom, "position": bundle.reconstructed(), "pulse": pulse,
-            "detector_xy": bundle.detector_xy, "mass_to_charge": bundle.mass_to_charge}
+            "detector_xy": bundle.detector_xy, "mass_to_charge": bundle.mass_to_charge,
+            "v_dc": bundle.v_dc}
     merged = {}
     for key, own in base.items():
         if own is None or extra[key] is None:

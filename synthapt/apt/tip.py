@@ -71,6 +71,26 @@ def evaporation_key(positions: np.ndarray, tip: TipModel) -> np.ndarray:
     return positions[:, 2] + radius - np.sqrt(radius * radius - rho * rho)
 
 
+def apex_travel(positions: np.ndarray, tip: TipModel) -> np.ndarray:
+    """(n,) float64 apex travel u (nm, >= 0) at which atoms at (n, 3) ``positions`` leave the tip whose
+    state is a sphere of radius R(u) = R0 + g u (``TipModel.shank_growth``) with its top at
+    apex_z - u: the larger root of (z - c)^2 + rho^2 = R(u)^2, c = apex_z - u - R(u), i.e. the
+    moment the descending upper surface reaches the atom (the atom is then at polar angle
+    atan2(rho, z - c) on the sphere). Atoms wider than the sphere ever gets are taken at its
+    widest point. Used for the evaporation order of the hits chain."""
+    positions = np.asarray(positions, dtype=np.float64)  # the same arithmetic as the hits kernel
+    _, _, rho = tip.radial(positions)
+    g, r0 = tip.shank_growth, tip.apex_radius
+    b = positions[:, 2] - tip.apex_z + r0
+    quad_a = 1.0 + 2.0 * g
+    quad_b = (1.0 + g) * b - g * r0
+    quad_c = (b - r0) * (b + r0) + rho * rho
+    root = np.sqrt(np.maximum(quad_b * quad_b - quad_a * quad_c, 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):  # stable form of the larger root
+        travel = np.where(quad_b > 0, -quad_c / (quad_b + root), (root - quad_b) / quad_a)
+    return np.maximum(travel, 0.0)
+
+
 def descending_order(key: np.ndarray) -> np.ndarray:
     """(n,) int64 indices sorting ``key`` (n,) from largest to smallest, ties by index.
 
@@ -129,7 +149,8 @@ def evaporation_stage(bundle: IonBundle, params: EmulationParams,
         return bundle.replace(pulse=np.arange(bundle.n, dtype=np.int64)).with_stats(
             "evaporation", enabled=False)
     tip = bundle.tip or tip_model(bundle, params)
-    key = evaporation_key(np.take(bundle.source_positions(), bundle.atom, axis=0), tip)  # float32
+    positions = np.take(bundle.source_positions(), bundle.atom, axis=0)  # float32
+    key = -apex_travel(positions, tip) if params.hits.enabled else evaporation_key(positions, tip)
     order = descending_order(key)
     resolved = params.resolved()
     efficiency = resolved.efficiency.value if resolved.efficiency.enabled else 1.0

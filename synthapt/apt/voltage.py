@@ -3,7 +3,7 @@
 Time of flight of an ion of mass-to-charge m/q (Da) over the flight path L at total voltage
 V = V_dc + V_pulse: t = L sqrt(m u / (2 q e V)) (energy conservation q e V = m v^2 / 2). The DC
 voltage rises linearly over the run (pulse number) from ``v_dc_start`` to ``v_dc_end``, as the
-tip blunts; ``v_pulse = pulse_fraction * v_dc`` (0 for laser pulsing). Delta-pulse counts the
+tip blunts (with the hits chain on, it is V = F k R of the tip state instead); ``v_pulse = pulse_fraction * v_dc`` (0 for laser pulsing). Delta-pulse counts the
 pulses since the previous detected ion (0 within a multi-hit); ions-per-pulse is the event's
 multiplicity on its first ion and 0 on the others (the CAMECA ePOS convention).
 """
@@ -48,9 +48,12 @@ def voltage_stage(bundle: IonBundle, params: EmulationParams,
     if not volt.enabled or bundle.n == 0:
         return bundle.with_stats("voltage", enabled=volt.enabled)
     pulse = bundle.pulse if bundle.pulse is not None else np.arange(bundle.n, dtype=np.int64)
-    span = max(int(pulse[-1] - pulse[0]), 1)
-    progress = (pulse - pulse[0]).astype(np.float64) / span
-    v_dc = (volt.v_dc_start + (volt.v_dc_end - volt.v_dc_start) * progress).astype(np.float32)
+    if bundle.v_dc is not None:  # from the tip state (synthapt.apt.hits)
+        v_dc = bundle.v_dc
+    else:
+        span = max(int(pulse[-1] - pulse[0]), 1)
+        progress = (pulse - pulse[0]).astype(np.float64) / span
+        v_dc = (volt.v_dc_start + (volt.v_dc_end - volt.v_dc_start) * progress).astype(np.float32)
     v_pulse = v_dc * np.float32(volt.pulse_fraction)
     flight_path = params.resolved().detector.flight_path
     tof = time_of_flight(bundle.mass_to_charge, v_dc + v_pulse, flight_path)
