@@ -8,13 +8,13 @@ are histogrammed in ``FINE_BIN`` (0.005 nm) bins of signed distance, and the ele
 counts are smoothed with a Gaussian of ``bandwidth`` (default 0.25 nm) before dividing. The
 bandwidth is wider than the atomic plane spacing (0.178 nm for (002) in Ni3Al), which averages
 out the alternating solute-rich / solute-free planes of an L1_2 precipitate (their
-contribution is damped by exp(-2 pi^2 bandwidth^2 / period^2) ~ 2e-3 at the 0.356 nm period),
+contribution is damped by exp(-2 pi^2 bandwidth^2 / period^2) ~ 6e-5 at the 0.356 nm period),
 so the crossing is the interface a blurred measurement sees. It is the equimolar (Gibbs)
 dividing surface of a profile symmetric about its midpoint, and no bin alignment enters. Where
 the number of atoms per unit signed distance varies (curved interfaces: it grows as (r - s)^2
 outside a sphere of radius r), smoothing moves the crossing of a sharp step by
 -kappa * bandwidth^2 (kappa = d ln(density) / ds, fitted over |s| < plateau); that shift is
-removed (first order in bandwidth / radius: about 0.07 nm on a 1.8 nm sphere before, < 0.005 nm
+removed (first order in bandwidth / radius: about 0.07 nm on a 1.8 nm sphere before, < 0.015 nm
 after).
 """
 

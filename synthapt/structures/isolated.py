@@ -135,9 +135,15 @@ class Particles(Geometry):
         distance: one quadratic form per particle)."""
         pts = as_points(points)
         inside = np.zeros(len(pts), dtype=bool)
+        box = None if self.box is None else np.asarray(self.box)
+        x = pts[:, 0]
         for centre, axes in zip(self.center_array, self.axes_array):
-            delta = minimum_image(pts - centre, self.box) / axes
-            inside |= np.einsum("ij,ij->i", delta, delta) < 1.0
+            dx = x - centre[0]  # cheap pre-screen on x alone, then the few candidates in full
+            if box is not None:
+                dx -= box[0] * np.round(dx / box[0])
+            near = np.flatnonzero(np.abs(dx) < axes[0])
+            delta = minimum_image(pts[near] - centre, box) / axes
+            inside[near] |= np.einsum("ij,ij->i", delta, delta) < 1.0
         return inside
 
     def scaled(self, factor: float) -> Particles:
