@@ -47,9 +47,27 @@ class TipModel:
         dy = positions[:, 1] - self.axis_xy[1]
         return dx, dy, np.hypot(dx, dy)
 
+    def contains(self, positions: np.ndarray) -> np.ndarray:
+        """(n,) bool: (n, 3) points (nm) inside the needle (cap + cone; "box": every point)."""
+        if self.kind == "box":
+            return np.ones(len(positions), dtype=bool)
+        _, _, rho = self.radial(positions)
+        z = positions[:, 2]
+        cap_centre = self.apex_z - self.apex_radius
+        in_cap = (z > cap_centre) & (rho * rho + (z - cap_centre) ** 2 <= self.apex_radius ** 2)
+        in_cone = (z <= cap_centre) & (rho <= self.radius_at(z))
+        return in_cap | in_cone
+
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "axis_xy": list(self.axis_xy), "apex_z": self.apex_z,
                 "apex_radius": self.apex_radius, "shank_angle_deg": float(np.degrees(self.shank_angle))}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TipModel:
+        """Inverse of ``to_dict`` (as stored in a dataset's ``metadata["tip"]``)."""
+        return cls(str(data["kind"]), tuple(float(v) for v in data["axis_xy"]),
+                   float(data["apex_z"]), float(data["apex_radius"]),
+                   float(np.radians(data["shank_angle_deg"])))
 
 
 @dataclass(frozen=True, eq=False)

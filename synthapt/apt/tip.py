@@ -48,13 +48,7 @@ def shape_stage(bundle: IonBundle, params: EmulationParams, rng: np.random.Gener
         raise ConfigError(
             f"shape.apex_radius: a {tip.apex_radius:g} nm tip does not fit the specimen "
             f"({box[0]:g} x {box[1]:g} x {box[2]:g} nm box); use a smaller radius or kind = \"box\"")
-    pos = bundle.true_positions_of_atoms()
-    _, _, rho = tip.radial(pos)
-    z = pos[:, 2]
-    cap_centre = tip.apex_z - tip.apex_radius
-    in_cap = (z > cap_centre) & (rho * rho + (z - cap_centre) ** 2 <= tip.apex_radius ** 2)
-    in_cone = (z <= cap_centre) & (rho <= tip.radius_at(z))
-    keep = in_cap | in_cone
+    keep = tip.contains(bundle.true_positions_of_atoms())
     base_radius = float(tip.radius_at(np.array([0.0]))[0])
     clipped = base_radius > min(box[0], box[1]) / 2
     return bundle.take(keep).replace(tip=tip).with_stats(

@@ -2,7 +2,9 @@
 
 Steps: relaxed bulk lattice parameters of both phases with the potential (``bulk.py``); one
 coherent fcc lattice whose parameter is the phase-fraction weighted mean; geometry placed in
-that box from the seed; sites decorated (random matrix, L1_2 precipitate); LAMMPS minimize,
+that box from the seed, flat layer faces moved midway between atomic planes; sites decorated
+(random matrix, L1_2 precipitate whose first (002) plane of sites inside the interface is half
+ordered, so the compositional interface is the geometry's zero level); LAMMPS minimize,
 NPT anneal, optional MC swaps, quench; final positions wrapped into the box. The true interface
 is the construction geometry dilated with the box (isotropic barostat), and the phase of each
 atom is the phase of the lattice site it was built on.
@@ -25,8 +27,9 @@ from synthapt.md.driver import (PROGRESS_FIX, MDResult, Stage, input_script, ren
                                 run_stages)
 from synthapt.md.lammps_runtime import md_workdir
 from synthapt.provenance import provenance, sha256_file
-from synthapt.structures.alloy import decorate, fcc_sites, to_ase
+from synthapt.structures.alloy import decorate, fcc_sites, ordering_boundary, to_ase
 from synthapt.structures.build import build_geometry
+from synthapt.structures.interface import place_between_planes
 from synthapt.structures.geometry import Geometry
 from synthapt.structures.truth import truth_profile
 
@@ -59,13 +62,16 @@ def prepare_structure(config: SimulationConfig) -> PreparedStructure:
         a_precipitate = bulk_lattice_parameter(alloy, "precipitate")
     cells = tuple(max(1, int(round(b / a_matrix))) for b in config.structure.box)
     box_matrix = np.asarray(cells) * a_matrix
-    geometry = build_geometry(config.structure.geometry, box_matrix, rng)
     sites, sublattice = fcc_sites(cells, a_matrix)
-    precipitate = geometry.contains(sites)
+    geometry = place_between_planes(build_geometry(config.structure.geometry, box_matrix, rng),
+                                    sites)
+    distance = geometry.signed_distance(sites)
+    precipitate = distance > 0  # a site exactly on the interface belongs to the matrix
     fraction = float(precipitate.mean())
     a_start = fraction * a_precipitate + (1.0 - fraction) * a_matrix
     scale = a_start / a_matrix
-    species = decorate(precipitate, sublattice, alloy, rng)
+    species = decorate(precipitate, sublattice, alloy, rng,
+                       half_ordered=ordering_boundary(distance, a_matrix))
     return PreparedStructure(sites * scale, sublattice, precipitate, species, alloy.spec.elements,
                              box_matrix * scale, cells,
                              {"matrix": a_matrix, "precipitate": a_precipitate, "start": a_start},

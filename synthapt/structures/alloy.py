@@ -24,6 +24,8 @@ from synthapt.structures.potentials import resolve_potential
 
 FCC_BASIS = np.array([[0.0, 0.0, 0.0], [0.0, 0.5, 0.5], [0.5, 0.0, 0.5], [0.5, 0.5, 0.0]])
 """Fractional positions of the four fcc sublattices in the cubic cell; 0 is the L1_2 corner."""
+CORNER_FRACTION = 0.25
+"""Fraction of fcc sites on the L1_2 corner sublattice."""
 
 
 @dataclass(frozen=True)
@@ -143,13 +145,19 @@ def fcc_sites(cells: tuple[int, int, int], a: float) -> tuple[np.ndarray, np.nda
 
 
 def decorate(precipitate: np.ndarray, sublattice: np.ndarray, alloy: AlloyConfig,
-             rng: np.random.Generator) -> np.ndarray:
+             rng: np.random.Generator, half_ordered: np.ndarray | None = None) -> np.ndarray:
     """Species code per site (index into ``alloy.spec.elements``).
 
     precipitate: (N,) bool sites inside the precipitate; sublattice: (N,) fcc sublattice.
     Matrix: random solid solution with exactly round(c N_matrix / 100) solute atoms.
     Precipitate: L1_2: solute fills the corner sublattice first (random antisites when the
     solute content is below 25 at.%; excess solute goes onto random face sites).
+    half_ordered: (N,) bool, precipitate sites of the boundary layer (``ordering_boundary``):
+    there each sublattice holds exactly the mean of its ordered and its random solute fraction
+    (order parameter 1/2; the rest of the precipitate holds round(c N / 100) solute atoms), so
+    the alternating solute-rich and solute-free planes of the ordered phase start half-way at a
+    face: the first plane holds 1.5 c (a corner plane) or 0.5 c (a face-centre plane) instead
+    of 2 c or 0, and the ordering leaves no solute excess at the interface.
     """
     spec = alloy.spec
     base, solute = spec.elements.index(spec.base), spec.elements.index(spec.solute)
@@ -157,8 +165,10 @@ def decorate(precipitate: np.ndarray, sublattice: np.ndarray, alloy: AlloyConfig
     matrix_sites = np.flatnonzero(~precipitate)
     n_matrix_solute = int(round(alloy.solute_percent("matrix") * len(matrix_sites) / 100.0))
     species[rng.choice(matrix_sites, n_matrix_solute, replace=False)] = solute
-    prec_sites = np.flatnonzero(precipitate)
-    n_prec_solute = int(round(alloy.solute_percent("precipitate") * len(prec_sites) / 100.0))
+    c = alloy.solute_percent("precipitate") / 100.0
+    boundary = np.zeros(len(precipitate), bool) if half_ordered is None else half_ordered & precipitate
+    prec_sites = np.flatnonzero(precipitate & ~boundary)
+    n_prec_solute = int(round(c * len(prec_sites)))
     corners = prec_sites[sublattice[prec_sites] == 0]
     faces = prec_sites[sublattice[prec_sites] != 0]
     if n_prec_solute <= len(corners):
@@ -166,7 +176,21 @@ def decorate(precipitate: np.ndarray, sublattice: np.ndarray, alloy: AlloyConfig
     else:
         species[corners] = solute
         species[rng.choice(faces, n_prec_solute - len(corners), replace=False)] = solute
+    band = np.flatnonzero(boundary)
+    if len(band):
+        ordered_corner = min(1.0, c / CORNER_FRACTION)
+        ordered_face = max(0.0, (c - CORNER_FRACTION) / (1.0 - CORNER_FRACTION))
+        for sites, ordered in ((band[sublattice[band] == 0], ordered_corner),
+                               (band[sublattice[band] != 0], ordered_face)):
+            n = int(round(0.5 * (c + ordered) * len(sites)))
+            species[rng.choice(sites, n, replace=False)] = solute
     return species
+
+
+def ordering_boundary(distance: np.ndarray, lattice_parameter: float) -> np.ndarray:
+    """(N,) bool: precipitate sites within half a lattice parameter of the interface
+    (0 < signed distance <= a / 2, nm): one (002) plane, the layer ``decorate`` half-orders."""
+    return (distance > 0) & (distance <= 0.5 * lattice_parameter)
 
 
 def to_ase(positions: np.ndarray, species: np.ndarray, elements: tuple[str, ...],

@@ -54,6 +54,10 @@ class Union(_Combination):
     def signed_distance(self, points: np.ndarray) -> np.ndarray:
         return self._stack(points).max(axis=0)
 
+    def contains(self, points: np.ndarray) -> np.ndarray:
+        pts = as_points(points)
+        return np.any([p.contains(pts) for p in self.parts], axis=0)
+
 
 @register_geometry
 @dataclass(frozen=True)
@@ -64,6 +68,10 @@ class Intersection(_Combination):
 
     def signed_distance(self, points: np.ndarray) -> np.ndarray:
         return self._stack(points).min(axis=0)
+
+    def contains(self, points: np.ndarray) -> np.ndarray:
+        pts = as_points(points)
+        return np.all([p.contains(pts) for p in self.parts], axis=0)
 
 
 @register_geometry
@@ -87,3 +95,8 @@ class Complement(Geometry):
 
     def signed_distance(self, points: np.ndarray) -> np.ndarray:
         return -self.part.signed_distance(points)
+
+    def contains(self, points: np.ndarray) -> np.ndarray:
+        """Outside ``part`` (a point on its surface, distance 0, counts as inside here, as
+        ``signed_distance > 0`` would not: the surface itself has measure zero)."""
+        return ~self.part.contains(points)

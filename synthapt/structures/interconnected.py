@@ -117,6 +117,10 @@ class Gyroid(Geometry):
             best = np.where(on_surface, np.minimum(best, np.linalg.norm(p - foot, axis=1)), best)
         return np.where(self.value(p) > 0, best, -best)
 
+    def contains(self, points: np.ndarray) -> np.ndarray:
+        """(K,) bool: points inside the network (``value > 0``; no distance needed)."""
+        return self.value(points) > 0
+
     def scaled(self, factor: float) -> Gyroid:
         return Gyroid(tuple(v * factor for v in self.box), self.cells, self.level)
 

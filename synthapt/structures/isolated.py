@@ -130,6 +130,22 @@ class Particles(Geometry):
                 best[i] = max(best[i], self._one(pts[i:i + 1], k)[0])
         return best
 
+    def contains(self, points: np.ndarray) -> np.ndarray:
+        """(K,) bool: points inside any particle (the sign of ``signed_distance``, without the
+        distance: one quadratic form per particle)."""
+        pts = as_points(points)
+        inside = np.zeros(len(pts), dtype=bool)
+        box = None if self.box is None else np.asarray(self.box)
+        x = pts[:, 0]
+        for centre, axes in zip(self.center_array, self.axes_array):
+            dx = x - centre[0]  # cheap pre-screen on x alone, then the few candidates in full
+            if box is not None:
+                dx -= box[0] * np.round(dx / box[0])
+            near = np.flatnonzero(np.abs(dx) < axes[0])
+            delta = minimum_image(pts[near] - centre, box) / axes
+            inside[near] |= np.einsum("ij,ij->i", delta, delta) < 1.0
+        return inside
+
     def scaled(self, factor: float) -> Particles:
         return Particles(tuple(tuple(v * factor for v in c) for c in self.centers),
                          tuple(tuple(v * factor for v in a) for a in self.semi_axes),
