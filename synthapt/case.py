@@ -34,9 +34,9 @@ from synthapt.errors import ConfigError, SynthaptError
 from synthapt.io.atomic import atomic_output
 from synthapt.md import SimulationConfig
 from synthapt.scoring import jsonable
-from synthapt.segment import SegmentParams
+from synthapt.segment import EDGE_DETECTORS, SegmentParams
 
-EDGE_METHODS = ("hed", "canny", "sobel")
+EDGE_METHODS = EDGE_DETECTORS
 RESULT_FILE = "result.json"
 TIMINGS_FILE = "timings.json"
 CASE_FILE = "case.json"
@@ -47,7 +47,8 @@ SPECIMEN_DIR = "specimens"
 class SegmentationPlan:
     """The segmentation methods a case scores.
 
-    methods: edge detectors run through ``synthapt.segment.segment`` ("hed", "canny", "sobel").
+    methods: edge detectors run through ``synthapt.segment.segment`` ("hed", "canny", "sobel",
+        "learned").
     iso_values: iso-concentration baselines, at.% of ``iso_element`` (one method each).
     iso_element: the partitioning element of the iso-surfaces (e.g. "Al").
     params: ``SegmentParams`` shared by the edge methods (voxel size nm, delocalization nm, ...).

@@ -43,6 +43,9 @@ from synthapt.voxel import VoxelGrid, fill_outside, per_ion_values, voxelize
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): called as work advances (e.g. slices processed)."""
 
+EDGE_DETECTORS = ("hed", "canny", "sobel", "learned")
+"""Names of ``synthapt.edges.DETECTORS`` (kept here so that importing this module needs no torch)."""
+
 MIN_GRID = 4
 """A dataset must span at least this many voxels along every axis."""
 
@@ -53,7 +56,7 @@ class SegmentParams:
 
     voxel_size: nm. delocalization: Gaussian sigma, nm. elements: partitioning element(s) whose
     summed concentration is imaged; empty = the element with the largest relative variation.
-    detector: "hed", "canny" or "sobel"; detector_options: extra fields of its parameter class.
+    detector: "hed", "canny", "sobel" or "learned"; detector_options: extra fields of its parameter class.
     upsample, batch_size, threads: HED slice enlargement, slices per pass, torch threads.
     slice_step: run the detector on every n-th slice of each stack, interpolating in between.
     fuse: "mean" or "max" of the three slice directions. min_count: atoms per voxel (after
@@ -70,7 +73,7 @@ class SegmentParams:
     voxel_size: float = 0.5
     delocalization: float = 0.75
     elements: tuple[str, ...] = ()
-    detector: Literal["hed", "canny", "sobel"] = "hed"
+    detector: Literal["hed", "canny", "sobel", "learned"] = "hed"
     detector_options: dict[str, Any] = field(default_factory=dict)
     upsample: float = 2.0
     batch_size: int = 8
@@ -104,8 +107,9 @@ class SegmentParams:
         for name, ok in checks.items():
             if not ok:
                 raise ConfigError(f"segment.{name}: invalid value {getattr(self, name)!r}")
-        if self.detector not in ("hed", "canny", "sobel"):
-            raise ConfigError(f"segment.detector: unknown detector {self.detector!r} (hed, canny, sobel)")
+        if self.detector not in EDGE_DETECTORS:
+            raise ConfigError(f"segment.detector: unknown detector {self.detector!r} "
+                              f"({', '.join(EDGE_DETECTORS)})")
         if self.fuse not in ("mean", "max"):
             raise ConfigError(f"segment.fuse: {self.fuse!r} is not 'mean' or 'max'")
         if self.precipitate not in ("enriched", "depleted"):
@@ -240,6 +244,8 @@ def make_detector(params: SegmentParams) -> Any:
         options.setdefault("upsample", params.upsample)
         options.setdefault("batch_size", params.batch_size)
         options.setdefault("num_threads", min(params.threads, 2))
+    elif params.detector == "learned":
+        options.setdefault("num_threads", min(params.threads, 2))
     elif params.detector == "canny":
         options.setdefault("spread", 1.0)
     return get_detector(params.detector, **options)
@@ -321,8 +327,8 @@ def load_segment_params(path: Any = None, method: str = "hed", element: str | No
     if path is not None:
         raw = read_toml(path)
         data = dict(raw.get("segment", raw))
-    if method not in ("hed", "canny", "sobel", "iso"):
-        raise ConfigError(f"--method: unknown method {method!r} (hed, canny, sobel, iso)")
+    if method not in (*EDGE_DETECTORS, "iso"):
+        raise ConfigError(f"--method: unknown method {method!r} ({', '.join(EDGE_DETECTORS)}, iso)")
     if method != "iso":
         data["detector"] = method
     if element:

@@ -3,6 +3,6 @@
 Commands stay thin: parse options, call one public library function, print a summary.
 """
 
-from synthapt.commands import campaign, data, emulate, score, segment, weights, simulate
+from synthapt.commands import campaign, data, emulate, score, segment, simulate, train, weights
 
-COMMAND_MODULES = [data, campaign, score, weights, emulate, simulate, segment]
+COMMAND_MODULES = [data, campaign, score, weights, emulate, simulate, segment, train]

@@ -9,7 +9,7 @@ import typer
 
 from synthapt.commands.common import QUIET_HELP, console, progress_bar
 
-METHODS = ("hed", "canny", "sobel", "iso")
+METHODS = ("hed", "canny", "sobel", "learned", "iso")
 
 
 def register(app: typer.Typer) -> None:
@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
         data: Path = typer.Argument(..., help="Dataset: synthapt .h5, or .pos/.epos/.apt (with --ranges)."),
         output: Path = typer.Option(..., "-o", "--output", help="Segmentation file to write (.h5)."),
         ranges: Optional[Path] = typer.Option(None, "--ranges", help="Range file (.rrng/.rng)."),
-        method: str = typer.Option("hed", "--method", help="hed, canny, sobel or iso."),
+        method: str = typer.Option("hed", "--method", help="hed, canny, sobel, learned or iso."),
         element: Optional[str] = typer.Option(
             None, "--element", help="Partitioning element(s), e.g. Al or Al+Ti (default: the most "
                                     "varying one; required for iso)."),
