@@ -31,7 +31,7 @@ DEFAULT_CHANNELS = (8, 16, 32)
 DEFAULT_PAD = 4
 """Reflected border (px) added to each slice before the network, in training and in use."""
 DEFAULT_WEIGHTS = Path(__file__).parent / "weights" / "learned_v1.pt"
-DEFAULT_WEIGHTS_SHA256 = "0cb65f9a59c147e1515f57e2289c6c3e9f2d837459868f2a6b8a928feab71403"
+DEFAULT_WEIGHTS_SHA256 = "d35d93eddda4506966afc6eec389fa5d6a7a8092d3cb88e251857170f5a18f1f"
 """SHA-256 of the committed default weights; a mismatch refuses to load them."""
 
 

@@ -40,6 +40,8 @@ from synthapt.training.data import read_training_data
 MIN_MASKED_FRACTION = 0.2
 """Slices with fewer voxels inside the specimen than this are not used."""
 HED_PAD = 8
+WEIGHTS_RECORD_KEYS = ("params", "training_data_index_sha256", "samples", "trainable_parameters")
+"""Items of the training record stored inside a U-Net weights file."""
 VALIDATION_STRIDE = 3
 """Validation uses every third slice position along each axis (neighbours are near copies)."""
 
@@ -300,7 +302,8 @@ def write_outputs(target: Path, model: torch.nn.Module, rows: list[dict], params
                                             if params.network == "unet" or n.startswith(("dsn", "fuse")))),
         }
         if isinstance(model, EdgeUNet):
-            weights_record = {k: v for k, v in record.items() if k not in ("training_data", "seconds")}
+            # only what determines the weights, so that a rerun gives a byte-identical file
+            weights_record = {k: record[k] for k in WEIGHTS_RECORD_KEYS}
             record["sha256"] = save_learned(model, tmp / "model.pt", weights_record)
         else:
             state = {k: v for k, v in model.state_dict().items() if k.startswith(("dsn", "fuse"))}
