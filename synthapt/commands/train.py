@@ -14,7 +14,7 @@ from synthapt.commands.common import QUIET_HELP, console, progress_bar
 def register(app: typer.Typer) -> None:
     @app.command("train-data")
     def train_data_command(
-        spec: str = typer.Argument(..., help="Training spec (TOML with a [training] table), or 'default'."),
+        spec: str = typer.Argument(..., help="Training spec: a TOML file with a 'training' table of ranges, or 'default'."),
         out: Path = typer.Option(..., "--out", help="New folder for the samples (must not exist)."),
         specimens: Optional[int] = typer.Option(None, "--specimens", help="Override the number of specimens."),
         seed: Optional[int] = typer.Option(None, "--seed", help="Override the spec's seed."),
@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
     def train_command(
         data: Path = typer.Argument(..., help="Training-data folder from 'synthapt train-data'."),
         out: Path = typer.Option(..., "--out", help="New folder for model.pt, loss.csv/png, record.json."),
-        params: Optional[Path] = typer.Option(None, "--params", help="TOML with a [train] table (TrainParams)."),
+        params: Optional[Path] = typer.Option(None, "--params", help="TOML file with a 'train' table (fields of TrainParams)."),
         network: Optional[str] = typer.Option(None, "--network", help="unet (default) or hed-side."),
         steps: Optional[int] = typer.Option(None, "--steps", help="Optimiser steps."),
         seed: Optional[int] = typer.Option(None, "--seed", help="Seed of initialisation and batches."),
