@@ -19,6 +19,7 @@ LAYERS = [
     ("synthapt.edges",),
     ("synthapt.segmentation",),
     ("synthapt.scoring",),
+    ("synthapt.training",),
     ("synthapt.report",),
     ("synthapt.campaign",),
     ("synthapt.cli", "synthapt.commands", "synthapt.__main__"),

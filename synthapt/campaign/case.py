@@ -54,7 +54,7 @@ SPECIMEN_DIR = "specimens"
 class SegmentationPlan:
     """The segmentation methods a case scores.
 
-    methods: edge methods of ``synthapt.segmentation.methods`` ("hed", "canny", "sobel").
+    methods: edge methods of ``synthapt.segmentation.methods`` ("hed", "canny", "sobel", "learned").
     iso_values: iso-concentration baselines, at.% of ``iso_element`` (one method each).
     iso_element: the partitioning element of the iso-surfaces (e.g. "Al").
     params: ``SegmentParams`` shared by the edge methods (voxel size nm, delocalization nm, ...).

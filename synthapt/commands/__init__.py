@@ -4,6 +4,6 @@ Commands stay thin: parse options, call one public library function, print a sum
 """
 
 from synthapt.commands import (campaign, data, emulate, reconstruct, score, segment, simulate,
-                               weights)
+                               train, weights)
 
-COMMAND_MODULES = [data, campaign, score, weights, emulate, reconstruct, simulate, segment]
+COMMAND_MODULES = [data, campaign, score, weights, emulate, reconstruct, simulate, segment, train]

@@ -1,4 +1,5 @@
-"""Edge detectors on stacks of 2D grey images: HED (BSDS500 weights), Canny and Sobel.
+"""Edge detectors on stacks of 2D grey images: HED (BSDS500 weights), Canny, Sobel and the
+network trained on synthetic APT slices (``learned``).
 
 Every detector maps ``images`` (B, H, W) float in [0, 1] (e.g. normalised concentration slices)
 to an edge map (B, H, W) float32 in [0, 1]. Get one with ``get_detector(name, **options)``;
@@ -22,6 +23,7 @@ from skimage import feature, filters
 
 from synthapt.config import from_dict
 from synthapt.edges.hed import HED, grey_to_hed_input
+from synthapt.edges.learned import DEFAULT_PAD, EdgeUNet, load_learned, run_network
 from synthapt.edges.weights import load_hed
 from synthapt.errors import ConfigError, SynthaptError
 
@@ -51,6 +53,17 @@ def check_images(images: Any, where: str = "images") -> np.ndarray:
     if lo < 0.0 or hi > 1.0:  # rounding error only
         array = np.clip(array, 0.0, 1.0)
     return array
+
+
+def check_network_options(where: str, pad: int, batch_size: int, num_threads: int) -> None:
+    """ConfigError naming ``where.<option>`` for a negative pad, batch_size < 1 or a thread count
+    outside [1, MAX_TORCH_THREADS]."""
+    if pad < 0:
+        raise ConfigError(f"{where}.pad: must be >= 0, got {pad}")
+    if batch_size < 1:
+        raise ConfigError(f"{where}.batch_size: must be >= 1, got {batch_size}")
+    if not 1 <= num_threads <= MAX_TORCH_THREADS:
+        raise ConfigError(f"{where}.num_threads: must be within [1, {MAX_TORCH_THREADS}], got {num_threads}")
 
 
 class EdgeDetector(abc.ABC):
@@ -100,13 +113,7 @@ class HEDParams:
     def __post_init__(self) -> None:
         if not 1.0 <= self.upsample <= 8.0:
             raise ConfigError(f"edges.hed.upsample: must be within [1, 8], got {self.upsample}")
-        if self.pad < 0:
-            raise ConfigError(f"edges.hed.pad: must be >= 0, got {self.pad}")
-        if self.batch_size < 1:
-            raise ConfigError(f"edges.hed.batch_size: must be >= 1, got {self.batch_size}")
-        if not 1 <= self.num_threads <= MAX_TORCH_THREADS:
-            raise ConfigError(f"edges.hed.num_threads: must be within [1, {MAX_TORCH_THREADS}], "
-                              f"got {self.num_threads}")
+        check_network_options("edges.hed", self.pad, self.batch_size, self.num_threads)
 
 
 @contextlib.contextmanager
@@ -272,23 +279,66 @@ class SobelDetector(EdgeDetector):
         return out
 
 
+# --- learned (trained on synthetic APT data) ----------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class LearnedParams:
+    """Options of the learned detector (``synthapt.edges.learned``).
+
+    pad: pixels of reflected image added on every side of a slice before the network (at most
+    the slice size - 1) and cropped after. batch_size: slices per forward pass. num_threads:
+    torch intra-op threads (1-2). weights: a weights file; None = the packaged default.
+    """
+
+    pad: int = DEFAULT_PAD
+    batch_size: int = 64
+    num_threads: int = 2
+    weights: str | None = None
+
+    def __post_init__(self) -> None:
+        check_network_options("edges.learned", self.pad, self.batch_size, self.num_threads)
+
+
+class LearnedDetector(EdgeDetector):
+    """Edge probability of the compact network trained on synthetic concentration slices.
+    ``model`` overrides the weights (e.g. a freshly trained ``EdgeUNet``)."""
+
+    name = "learned"
+
+    def __init__(self, params: LearnedParams = LearnedParams(), model: EdgeUNet | None = None) -> None:
+        super().__init__(params)
+        if model is None:
+            model = load_learned(params.weights)
+        elif isinstance(model, EdgeUNet):
+            model = copy.deepcopy(model)
+        else:
+            raise ConfigError(f"edges.learned.model: expected a synthapt.edges.EdgeUNet, got {type(model).__name__}")
+        self.model = model.eval()
+
+    def _detect(self, images: np.ndarray, progress: Callable[[int], None]) -> np.ndarray:
+        with torch_threads(self.params.num_threads):
+            return run_network(self.model, images, self.params.pad, self.params.batch_size, progress)
+
+
 DETECTORS: dict[str, tuple[type[EdgeDetector], type]] = {
     "hed": (HEDDetector, HEDParams),
     "canny": (CannyDetector, CannyParams),
     "sobel": (SobelDetector, SobelParams),
+    "learned": (LearnedDetector, LearnedParams),
 }
 
 
 def get_detector(name: str, **options: Any) -> EdgeDetector:
-    """Edge detector ``name`` ("hed", "canny", "sobel") with ``options`` (its parameter fields).
+    """Edge detector ``name`` ("hed", "canny", "sobel", "learned") with ``options`` (its parameter
+    fields).
 
-    For "hed", ``model=HED(...)`` may be passed to use a given network instead of loading the
-    BSDS500 weights. Unknown names/options or bad values raise ConfigError.
+    For "hed" and "learned", ``model=HED(...)`` / ``model=EdgeUNet(...)`` may be passed to use a
+    given network instead of loading the weights. Unknown names/options or bad values raise ConfigError.
     """
     if name not in DETECTORS:
         raise ConfigError(f"edges.detector: unknown detector {name!r} (known: {', '.join(DETECTORS)})")
     detector_cls, params_cls = DETECTORS[name]
-    if name == "hed":
+    if name in ("hed", "learned"):
         model = options.pop("model", None)
-        return HEDDetector(from_dict(params_cls, options, f"edges.{name}"), model=model)
+        return detector_cls(from_dict(params_cls, options, f"edges.{name}"), model=model)
     return detector_cls(from_dict(params_cls, options, f"edges.{name}"))

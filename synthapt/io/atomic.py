@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -146,3 +147,36 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary folder next to ``path``; rename it onto ``path`` only if the block
+    succeeds (otherwise it is removed). ``path`` must not exist, or be an empty folder; its parent
+    must exist. Raises SynthaptError otherwise."""
+    target = Path(path)
+    check_new_folder(target)
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=folder))
+    except OSError as exc:
+        raise SynthaptError(f"{target}: cannot write in {folder} ({exc.strerror})") from None
+    try:
+        yield tmp
+        tmp.chmod(0o777 & ~_umask())
+        if target.is_dir():
+            target.rmdir()
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def check_new_folder(path: str | os.PathLike) -> None:
+    """Raise SynthaptError unless ``path`` can become a new output folder (see ``atomic_folder``)."""
+    target = Path(path)
+    if target.exists() and not (target.is_dir() and not any(target.iterdir())):
+        raise SynthaptError(f"{target}: already exists; choose a new output folder")
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise SynthaptError(f"{target}: parent folder {folder} does not exist")

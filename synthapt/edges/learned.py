@@ -1,0 +1,139 @@
+"""A compact edge network trained on synthetic atom-probe concentration slices (``learned``).
+
+``EdgeUNet`` is a two-level U-Net (3x3 convolutions with zero padding and ReLU, 2x2
+max-pooling, bilinear upsampling with skip connections, a 1x1 head) mapping a grey slice
+(B, 1, H, W) in [0, 1] to an edge logit (B, 1, H, W). It is trained by ``synthapt.training``
+on the normalised concentration slices the segmentation feeds its detector, with the true
+interface (a Gaussian of the exact signed distance at voxel centres) as target.
+
+The default weights ship with the package (``weights/learned_v1.pt``, SHA-256 pinned below and
+checked on load). A weights file is a torch archive ``{"format": "synthapt-edge-unet",
+"channels": [c1, c2, c3], "state_dict": {...}, "record": {...}}``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from synthapt.errors import ConfigError, SynthaptError
+from synthapt.io.atomic import atomic_output
+from synthapt.provenance import sha256_file
+
+WEIGHTS_FORMAT = "synthapt-edge-unet"
+DEFAULT_CHANNELS = (8, 16, 32)
+DEFAULT_PAD = 4
+"""Reflected border (px) added to each slice before the network, in training and in use."""
+DEFAULT_WEIGHTS = Path(__file__).parent / "weights" / "learned_v1.pt"
+DEFAULT_WEIGHTS_SHA256 = "d35d93eddda4506966afc6eec389fa5d6a7a8092d3cb88e251857170f5a18f1f"
+"""SHA-256 of the committed default weights; a mismatch refuses to load them."""
+
+
+def _block(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU(inplace=True),
+                         nn.Conv2d(c_out, c_out, 3, padding=1), nn.ReLU(inplace=True))
+
+
+class EdgeUNet(nn.Module):
+    """Two-level U-Net edge network. ``channels``: widths at full, 1/2 and 1/4 resolution.
+    ``forward(x (B,1,H,W) in [0,1]) -> (B,1,H,W)`` edge logits; any H, W >= 1."""
+
+    def __init__(self, channels: tuple[int, int, int] = DEFAULT_CHANNELS) -> None:
+        super().__init__()
+        c1, c2, c3 = (int(c) for c in channels)
+        if min(c1, c2, c3) < 1:
+            raise ConfigError(f"edges.learned.channels: must be positive, got {channels}")
+        self.channels = (c1, c2, c3)
+        self.enc1, self.enc2, self.bottom = _block(1, c1), _block(c1, c2), _block(c2, c3)
+        self.dec2, self.dec1 = _block(c3 + c2, c2), _block(c2 + c1, c1)
+        self.head = nn.Conv2d(c1, 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4 or x.shape[1] != 1:
+            raise ValueError(f"EdgeUNet input must be (B, 1, H, W), got {tuple(x.shape)}")
+        e1 = self.enc1(x - 0.5)
+        e2 = self.enc2(F.max_pool2d(e1, 2, ceil_mode=True))
+        bottom = self.bottom(F.max_pool2d(e2, 2, ceil_mode=True))
+        up2 = F.interpolate(bottom, size=e2.shape[-2:], mode="bilinear", align_corners=False)
+        d2 = self.dec2(torch.cat([up2, e2], dim=1))
+        up1 = F.interpolate(d2, size=e1.shape[-2:], mode="bilinear", align_corners=False)
+        return self.head(self.dec1(torch.cat([up1, e1], dim=1)))
+
+    def n_parameters(self) -> int:
+        return int(sum(p.numel() for p in self.parameters()))
+
+
+def save_learned(model: EdgeUNet, path: str | os.PathLike, record: dict | None = None) -> str:
+    """Write ``model`` as a weights file (byte-identical for identical weights); returns its SHA-256."""
+    payload = {"format": WEIGHTS_FORMAT, "channels": list(model.channels),
+               "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+               "record": dict(record or {})}
+    buffer = io.BytesIO()  # a buffer keeps the archive's inner names (and so the SHA) fixed
+    torch.save(payload, buffer)
+    with atomic_output(path) as tmp:
+        tmp.write_bytes(buffer.getvalue())
+    return sha256_file(path)
+
+
+def load_learned(path: str | os.PathLike | None = None, sha256: str | None = None) -> EdgeUNet:
+    """An ``EdgeUNet`` in eval mode from a weights file (default: the packaged ``learned_v1.pt``,
+    checked against ``DEFAULT_WEIGHTS_SHA256``; another file is checked against ``sha256`` if
+    given). Missing, corrupt or foreign files raise SynthaptError."""
+    target = Path(path) if path is not None else DEFAULT_WEIGHTS
+    expected = sha256 if sha256 is not None else (DEFAULT_WEIGHTS_SHA256 if path is None else None)
+    if not target.is_file():
+        raise SynthaptError(f"{target}: learned edge-detector weights not found")
+    if expected is not None and sha256_file(target) != expected:
+        raise SynthaptError(f"{target}: SHA-256 does not match {expected[:12]}... (corrupt or replaced "
+                            "weights; reinstall synthapt or pass weights=<file>)")
+    try:
+        payload = torch.load(target, map_location="cpu", weights_only=True)
+        if payload.get("format") != WEIGHTS_FORMAT:
+            raise ValueError("wrong format tag")
+        model = EdgeUNet(tuple(payload["channels"]))
+        model.load_state_dict(payload["state_dict"], strict=True)
+    except Exception as exc:  # torch raises many types for damaged files
+        raise SynthaptError(f"{target}: not a learned edge-detector weights file "
+                            f"({type(exc).__name__})") from None
+    model.eval()
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    return model
+
+
+def weights_record(path: str | os.PathLike | None = None) -> dict:
+    """The ``record`` (training provenance) stored in a weights file."""
+    target = Path(path) if path is not None else DEFAULT_WEIGHTS
+    payload = torch.load(target, map_location="cpu", weights_only=True)
+    return dict(payload.get("record", {}))
+
+
+def padded_logits(model: nn.Module, images: torch.Tensor, pad: int = DEFAULT_PAD) -> torch.Tensor:
+    """Logits (B, 1, H, W) of (B, 1, H, W) images reflect-padded by ``pad`` px (at most the image
+    size - 1) before ``model`` and cropped after."""
+    height, width = images.shape[-2:]
+    pad = max(0, min(pad, height - 1, width - 1))
+    if not pad:
+        return model(images)
+    return model(F.pad(images, (pad, pad, pad, pad), mode="reflect"))[..., pad:pad + height, pad:pad + width]
+
+
+def run_network(model: nn.Module, images: np.ndarray, pad: int, batch_size: int,
+                progress: Callable[[int], None] = lambda n: None) -> np.ndarray:
+    """Edge probability (B, H, W) float32 of ``model`` on (B, H, W) float32 slices (see
+    ``padded_logits``), ``batch_size`` slices per pass."""
+    out = np.empty(images.shape, dtype=np.float32)
+    with torch.inference_mode():
+        for start in range(0, len(images), batch_size):
+            batch = torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size]))[:, None]
+            prob = torch.sigmoid(padded_logits(model, batch, pad))[:, 0]
+            out[start:start + len(prob)] = prob.numpy()
+            progress(len(prob))
+    return out
