@@ -71,7 +71,12 @@ def test_campaign_results_are_complete(killed_then_resumed):
         for name, digest in result["files"].items():
             assert sha256_file(folder / name) == digest
         # every method is either scored or carries the reason it could not be
-        assert set(result["scores"]) | set(result["errors"]) == {"canny", "iso-Al-15"}
+        assert set(result["scores"]) | set(result["errors"]) == {"canny", "iso-Al-15", "oracle",
+                                                                 "bayes", "truth-mesh"}
+        # the ceilings are scored, and every method is measured against the Bayes rule
+        assert result["scores"]["bayes"]["excess_error"] == pytest.approx(1.0)
+        for scores in result["scores"].values():
+            assert scores["bayes_accuracy"] == result["scores"]["bayes"]["accuracy"]
         assert not set(result["scores"]) & set(result["errors"])
         for scores in result["scores"].values():
             assert 0.0 <= scores["accuracy"] <= 1.0

@@ -227,15 +227,17 @@ def test_campaign_report_with_segmentation_files(seg_files, tmp_path):
 def test_minimal_result_without_files(tmp_path):
     """Only name and scores (null = not computed): metric table and bars, a note, no crash."""
     (tmp_path / "r.json").write_text(json.dumps(
-        {"name": "bare", "scores": {"hed": {"accuracy": 0.991, "dice": None, "interface_shift": -0.2},
-                                    "iso-Al-15": {"accuracy": 0.95}},
+        {"name": "bare", "scores": {"hed": {"accuracy": 0.991, "excess_error": 1.1, "dice": None,
+                                            "interface_shift": -0.2},
+                                    "iso-Al-15": {"accuracy": 0.95, "excess_error": 1.5}},
          "errors": {"canny": "segment: no interface found"}}))
     index = write_report(load_results(tmp_path / "r.json"), tmp_path / "rep")
     text = index.read_text()
     assert image_sources(index) == ["case000_metrics.png"]
     assert "no profiles in the result" in text
     assert "canny: no scores (segment: no interface found)" in text
-    assert '<td class="pass">0.991</td>' in text and '<td class="fail">0.95</td>' in text
+    # targets are relative to the ceiling: excess error over the Bayes rule <= 1.15
+    assert '<td class="pass">1.1</td>' in text and '<td class="fail">1.5</td>' in text
     assert "<th>iso-Al-15</th>" in text
 
 

@@ -88,7 +88,11 @@ def test_perfect_npy_labels_and_mesh_json(files, tmp_path):
     assert s["accuracy"] == 1.0 and s["dice"] == 1.0 and s["n_ions"] == N
     assert s["interface_distance_mean"] == pytest.approx(0.0, abs=1e-12)
     assert s["interface_area_excluded_fraction"] == pytest.approx(0.36, abs=1e-9)  # 1 nm rim of 10 nm squares
-    assert set(case["profiles"]) == {"truth", "mine"}
+    assert set(case["profiles"]) == {"truth", "truth-mesh", "mine"}
+    # the exact mesh gives (nearly) the true-interface proxigram: the floor of the profile metrics
+    # (the two meshes are clipped differently at the rim, which moves a few ions between bins)
+    assert s["profile_rmse"] < 0.6
+    assert set(case["scores"]) == {"oracle", "truth-mesh", "mine"}  # no emulation record: no bayes
     assert case["inputs"]["dataset"].endswith("dataset.h5")
 
 
@@ -202,10 +206,13 @@ def test_score_segmentation_files_find_their_dataset(seg_files, tmp_path, monkey
     r = invoke("score", seg_files / "seg_canny.h5", seg_files / "seg_iso-Al-16.h5", "--json", out)
     assert r.exit_code == 0, r.output
     case = json.loads(out.read_text())
-    assert len(case["scores"]) == 2 and list(case["scores"])[0] == "canny"
-    for scores in case["scores"].values():
+    assert set(case["scores"]) == {"oracle", "bayes", "truth-mesh", "canny", "iso"}
+    for method in ("canny", "iso"):
+        scores = case["scores"][method]
         assert 0.5 < scores["accuracy"] <= 1.0 and "interface_distance_mean" in scores
-    assert set(case["profiles"]) == {"truth", *case["scores"]}
+        assert scores["excess_error"] == pytest.approx(
+            (1 - scores["accuracy"]) / (1 - case["scores"]["bayes"]["accuracy"]))
+    assert set(case["profiles"]) == {"truth", "truth-mesh", "canny", "iso"}
 
 
 def test_segmentation_of_another_dataset_is_rejected(seg_files, files):

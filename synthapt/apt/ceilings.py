@@ -129,13 +129,17 @@ def resolution_model(dataset: APTDataset) -> ResolutionModel:
 
 
 def oracle_labels(dataset: APTDataset) -> np.ndarray:
-    """(M,) int8: 1 where the true geometry holds the ion's OBSERVED position, else 0."""
-    model = resolution_model(dataset)
+    """(M,) int8: 1 where the true geometry holds the ion's OBSERVED position, else 0 (needs only
+    the true geometry, not the resolution model)."""
+    if dataset.truth is None or dataset.truth.geometry is None:
+        raise SynthaptError("ceilings: the dataset has no ground-truth geometry (real data?); "
+                            "the oracle and Bayes ceilings need a synthetic dataset")
+    geometry = dataset.truth.geometry
     out = np.empty(dataset.n_ions, dtype=np.int8)
     step = 1 << 18
     for start in range(0, dataset.n_ions, step):
         block = dataset.positions[start:start + step].astype(np.float64)
-        out[start:start + step] = model.geometry.contains(block)
+        out[start:start + step] = geometry.contains(block)
     return out
 
 

@@ -38,8 +38,9 @@ from synthapt.io.rrng import write_rrng
 from synthapt.md import SimulationConfig, simulate
 from synthapt.provenance import provenance, sha256_file
 from synthapt.scoring.case_scores import score_case
+from synthapt.scoring.ceilings import REFERENCES, with_excess_error
 from synthapt.scoring.metrics import ScoreParams
-from synthapt.scoring.record import CaseRecord
+from synthapt.scoring.record import CaseRecord, profile_from_dict
 from synthapt.scoring.score import truth_profile_of_dataset
 from synthapt.segmentation.methods import method_params, run_method
 from synthapt.segmentation.params import EDGE_METHODS, SegmentParams
@@ -58,15 +59,23 @@ class SegmentationPlan:
     iso_values: iso-concentration baselines, at.% of ``iso_element`` (one method each).
     iso_element: the partitioning element of the iso-surfaces (e.g. "Al").
     params: ``SegmentParams`` shared by the edge methods (voxel size nm, delocalization nm, ...).
+    references: the ceilings scored beside the methods (``synthapt.scoring.ceilings``: oracle,
+        bayes, truth-mesh); every method's ``excess_error`` is relative to ``bayes``.
     """
 
     methods: tuple[str, ...] = ("hed", "canny")
     iso_values: tuple[float, ...] = (10.0, 15.0, 20.0)
     iso_element: str = "Al"
     params: SegmentParams = field(default_factory=SegmentParams)
+    references: tuple[str, ...] = REFERENCES
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "methods", tuple(self.methods))
+        object.__setattr__(self, "references", tuple(self.references))
+        unknown = [r for r in self.references if r not in REFERENCES]
+        if unknown:
+            raise ConfigError(f"segmentation.references: unknown {unknown} "
+                              f"(known: {', '.join(REFERENCES)})")
         object.__setattr__(self, "iso_values", tuple(float(v) for v in self.iso_values))
         for name in self.methods:
             if name not in EDGE_METHODS:
@@ -272,19 +281,21 @@ def score_methods(results: dict, dataset, case: CaseConfig,
     truth = truth_profile_of_dataset(dataset, params.bin_width) \
         if dataset.truth is not None and dataset.truth.geometry is not None else None
     record = score_case({}, dataset, name=case.name, params=params, truth_profile=truth,
-                        config=to_dict(case))
+                        config=to_dict(case), references=case.segmentation.references)
     scores, profiles, failed = dict(record.scores), dict(record.profiles), dict(errors)
+    if "truth-mesh" in record.profiles:  # what a perfect interface gives on these ions
+        truth = profile_from_dict(record.profiles["truth-mesh"])
     for method, result in results.items():
         try:
             one = score_case({method: result}, dataset, name=case.name, params=params,
-                             truth_profile=truth)
+                             truth_profile=truth, references=())
         except SynthaptError as exc:
             failed[method] = str(exc)
             continue
         scores[method] = one.scores[method]
         if method in one.profiles:
             profiles[method] = one.profiles[method]
-    return record.replace(scores=scores, profiles=profiles,
+    return record.replace(scores=with_excess_error(scores), profiles=profiles,
                           errors={m: failed[m] for m in case.segmentation.method_names if m in failed})
 
 

@@ -14,6 +14,7 @@ from synthapt.report.build import write_report
 from synthapt.report.results import load_results
 from synthapt.io.jsonio import write_json
 from synthapt.scoring.case_scores import failed_thresholds, load_score_params, parse_thresholds, score_files
+from synthapt.scoring.ceilings import REFERENCES
 from synthapt.scoring.record import CaseRecord
 from synthapt.scoring.metrics import metric_info, metric_order
 
@@ -68,11 +69,17 @@ def register(app: typer.Typer) -> None:
             None, "--params", help="Scoring settings (TOML: profile_window, plateau = [MIN, MAX], ..., nm)."),
         fail_under: list[str] = typer.Option(
             [], "--fail-under", help="METRIC=VALUE: exit 1 if any method scores worse (repeatable)."),
+        references: bool = typer.Option(
+            True, "--references/--no-references",
+            help="Also score the ceilings oracle, bayes and truth-mesh, and every method's "
+                 "excess error over the Bayes rule (needs the true geometry)."),
         quiet: bool = quiet_option(),
     ) -> None:
-        """Score segmentations against the ground truth of a synthetic dataset."""
+        """Score segmentations against the ground truth of a synthetic dataset, beside the
+        ceilings no method can beat (oracle, bayes, truth-mesh)."""
         thresholds = parse_thresholds(fail_under)
-        case = score_files(segmentations or [], truth, labels, mesh, method, load_score_params(params))
+        case = score_files(segmentations or [], truth, labels, mesh, method, load_score_params(params),
+                           references=REFERENCES if references else ())
         if json_out is not None:
             write_json(json_out, case.to_dict())
         if (case.inputs or {}).get(f"{method}.mesh_flipped"):

@@ -26,10 +26,12 @@ from synthapt.errors import ConfigError, FormatError, SynthaptError
 from synthapt.io.hdf5 import read_dataset
 from synthapt.io.labels import read_labels
 from synthapt.provenance import provenance
+from synthapt.scoring.ceilings import (REFERENCES, available_references, reference_segmentations,
+                                       with_excess_error)
 from synthapt.scoring.labels import check_labels
 from synthapt.scoring.metrics import ScoreParams, metric_info, worse_than
 from synthapt.scoring.record import CaseRecord, profile_to_dict
-from synthapt.scoring.score import require_truth, score, truth_profile_of_dataset
+from synthapt.scoring.score import profile_scores, require_truth, score, truth_profile_of_dataset
 from synthapt.segmentation.result import read_segmentation, recorded_file
 from synthapt.spatial.mesh import read_mesh
 from synthapt.spatial.mesh_distance import signed_distance_to_mesh
@@ -77,9 +79,12 @@ def parse_thresholds(items: list[str]) -> dict[str, float]:
 def failed_thresholds(scores: dict[str, dict[str, Any]],
                       thresholds: dict[str, float]) -> list[str]:
     """Lines 'method: metric = value (limit L)' for every score worse than its threshold.
-    A metric missing from a method's scores counts as failed."""
+    A metric missing from a method's scores counts as failed. The reference methods (ceilings)
+    are not checked."""
     failures = []
     for method, values in scores.items():
+        if method in REFERENCES:
+            continue
         for name, limit in thresholds.items():
             value = values.get(name)
             if value is None or worse_than(name, float(value), limit):
@@ -90,24 +95,45 @@ def failed_thresholds(scores: dict[str, dict[str, Any]],
 
 def score_case(segmentations: dict[str, Any], dataset, name: str = "case",
                params: ScoreParams = ScoreParams(), truth_profile: Profile | None = None,
-               config: dict | None = None) -> CaseRecord:
+               config: dict | None = None, references: tuple[str, ...] = REFERENCES) -> CaseRecord:
     """Score several segmentations (method -> result with ``.labels``, optional ``.mesh``) of one
-    dataset; returns the case-result record with scores and the profiles used (each profile is
-    computed once here and handed to ``score``)."""
+    dataset, beside the reference methods ``references`` that the dataset supports
+    (``synthapt.scoring.ceilings``: oracle, bayes, truth-mesh; scored first); returns the case-result record with scores (each method
+    with its excess error over the Bayes rule) and the profiles used (each computed once here).
+
+    Profile metrics compare a recovered proxigram with the ``truth-mesh`` proxigram (the same
+    observed ions against the true interface: what a perfect interface gives) when that
+    reference is scored, else with the true-position profile. The instrument's own broadening
+    (truth-mesh profile vs true-position profile) is ``instrument_profile_rmse`` of
+    ``truth-mesh``."""
     truth = require_truth(dataset)
     for method, result in segmentations.items():
         check_labels(getattr(result, "labels", result), dataset.n_ions, where=f"{method} labels")
     if truth_profile is None and truth.geometry is not None:
         truth_profile = truth_profile_of_dataset(dataset, params.bin_width)
-    scores, profiles = {}, {}
+    supported = available_references(dataset)
+    refs = reference_segmentations(dataset, tuple(r for r in references if r in supported))
+    profiles: dict[str, Any] = {}
     if truth_profile is not None:
         profiles["truth"] = profile_to_dict(truth_profile)
-    for method, result in segmentations.items():
-        recovered = recovered_profile(result, dataset, params)
-        scores[method] = score(result, dataset, truth_profile, params, recovered)
+    reference_profile = truth_profile
+    extra: dict[str, dict[str, Any]] = {}
+    perfect = refs.get("truth-mesh")
+    if perfect is not None and perfect.mesh is not None and dataset.species is not None:
+        reference_profile = proxigram(dataset, perfect.mesh, bin_width=params.bin_width)
+        if truth_profile is not None:
+            broadening = profile_scores(reference_profile, truth_profile, params)
+            extra["truth-mesh"] = {"instrument_profile_rmse": broadening.get("profile_rmse")}
+    scores: dict[str, dict[str, Any]] = {}
+    for method, result in {**refs, **segmentations}.items():
+        recovered = (reference_profile if method == "truth-mesh" and reference_profile is not truth_profile
+                     else recovered_profile(result, dataset, params))
+        scores[method] = {**score(result, dataset, reference_profile, params, recovered),
+                          **extra.get(method, {})}
         if recovered is not None:
             profiles[method] = profile_to_dict(recovered)
-    return CaseRecord(name=name, n_ions=int(dataset.n_ions), scores=scores, profiles=profiles,
+    return CaseRecord(name=name, n_ions=int(dataset.n_ions), scores=with_excess_error(scores),
+                      profiles=profiles,
                       score_params={k: getattr(params, k) for k in params.__dataclass_fields__},
                       provenance=provenance(), config=config)
 
@@ -136,9 +162,10 @@ def load_truth_dataset(path: str | Path):
 def score_files(segmentation_files: list[str | Path] = (), truth: str | Path | None = None,
                 labels: str | Path | None = None, mesh: str | Path | None = None,
                 method: str = "user", params: ScoreParams = ScoreParams(),
-                name: str = "") -> CaseRecord:
+                name: str = "", references: tuple[str, ...] = REFERENCES) -> CaseRecord:
     """Score segmentation files (``synthapt segment`` output) and/or a user's own labels (and
-    mesh) against the ground truth in ``truth`` (a dataset .h5). Without ``truth``: the dataset
+    mesh) against the ground truth in ``truth`` (a dataset .h5), beside the ``references`` the
+    dataset supports (``available_references``). Without ``truth``: the dataset
     recorded in the first segmentation file, else ``dataset.h5`` beside it. Returns the
     case-result record (with ``inputs``: the files scored)."""
     segmentation_files = [Path(p) for p in segmentation_files]
@@ -165,7 +192,9 @@ def score_files(segmentation_files: list[str | Path] = (), truth: str | Path | N
         if mesh is not None:
             user_mesh, flipped = orient_mesh(read_mesh(mesh), dataset.positions, user_labels)
         results[_unique(method, results)] = UserSegmentation(user_labels, user_mesh, method)
-    case = score_case(results, dataset, name=name or Path(truth).stem, params=params)
+    references = tuple(r for r in references if r in available_references(dataset))
+    case = score_case(results, dataset, name=name or Path(truth).stem, params=params,
+                      references=references)
     inputs: dict[str, Any] = {"dataset": str(truth), **{m: str(p) for m, p in
                                                         zip(results, segmentation_files)}}
     if labels is not None:

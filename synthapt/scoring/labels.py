@@ -30,7 +30,8 @@ def check_labels(labels: np.ndarray, n_ions: int, where: str = "labels") -> np.n
 
 
 def label_scores(labels: np.ndarray, truth_phase: np.ndarray) -> dict[str, float]:
-    """Accuracy, Dice, IoU, precision and recall of precipitate labels; (M,) arrays.
+    """Accuracy, Dice, IoU, precision, recall and Matthews correlation (MCC) of precipitate
+    labels; (M,) arrays.
 
     Ions with true phase -1 (background) are excluded. Dice/IoU are 1 when neither the truth nor
     the labels contain any precipitate ion.
@@ -49,11 +50,15 @@ def label_scores(labels: np.ndarray, truth_phase: np.ndarray) -> dict[str, float
     fp = int(np.count_nonzero(pred & ~true))
     fn = int(np.count_nonzero(~pred & true))
     correct = int(np.count_nonzero(labels[keep] == truth_phase[keep]))
+    tn = n - tp - fp - fn
+    denominator = float(tp + fp) * float(tp + fn) * float(tn + fp) * float(tn + fn)
     return {
         "accuracy": correct / n,
         "dice": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0,
         "iou": tp / (tp + fp + fn) if tp + fp + fn else 1.0,
         "precision": tp / (tp + fp) if tp + fp else float("nan"),
         "recall": tp / (tp + fn) if tp + fn else float("nan"),
+        # Matthews correlation: 0 for "everything matrix" or any guess, 1 for perfect labels
+        "mcc": (tp * tn - fp * fn) / np.sqrt(denominator) if denominator > 0 else 0.0,
         "n_scored_ions": n,
     }

@@ -28,6 +28,10 @@ METRICS: dict[str, Metric] = {
     "iou": Metric("", "higher", "precipitate intersection over union over ions"),
     "precision": Metric("", "higher", "labelled-precipitate ions that are truly precipitate"),
     "recall": Metric("", "higher", "truly-precipitate ions labelled precipitate"),
+    "mcc": Metric("", "higher", "Matthews correlation of the labels (0 for 'everything matrix')"),
+    "excess_error": Metric("", "lower", "(1 - accuracy) / (1 - accuracy of the Bayes rule); 1 is the ceiling"),
+    "excess_error_dice": Metric("", "lower", "(1 - Dice) / (1 - Dice of the Bayes rule); 1 is the ceiling"),
+    "bayes_accuracy": Metric("", "higher", "accuracy of the Bayes rule on this dataset (the ceiling)"),
     "interface_distance_mean": Metric("nm", "lower", "area-weighted mean |d| of mesh to true interface"),
     "interface_distance_p95": Metric("nm", "lower", "area-weighted 95th percentile of |d|"),
     "interface_distance_max": Metric("nm", "lower", "maximum |d| over the scored mesh"),
@@ -42,6 +46,8 @@ METRICS: dict[str, Metric] = {
     "interface_width": Metric("nm", "lower", "10-90 % width of the recovered profile (erf fit)"),
     "interface_width_truth": Metric("nm", "lower", "10-90 % width of the true profile (erf fit)"),
     "interface_width_error": Metric("nm", "lower", "|recovered - true| 10-90 % width"),
+    "instrument_profile_rmse": Metric("at.%", "lower", "the instrument's own broadening: RMSE of the "
+                                      "true-interface proxigram of the observed ions vs the true-position profile"),
     "interface_shift": Metric("nm", "lower", "recovered - true 50 % crossing; > 0: precipitate too large",
                               signed=True),
 }
@@ -133,11 +139,15 @@ def worse_than(name: str, value: float, threshold: float) -> bool:
 
 
 TARGETS: dict[str, float] = {
-    "accuracy": 0.98, "dice": 0.97, "interface_distance_mean": 0.3, "profile_rmse": 1.5,
-    "plateau_error": 0.5,
+    "excess_error": 1.15, "excess_error_dice": 1.15, "interface_distance_mean": 0.3,
+    "profile_rmse": 1.5, "plateau_error": 0.5,
 }
-"""Accuracy targets of the validation suite (direction from ````METRICS````)."""
-SUMMARY_METRICS = ("accuracy", "dice", "iou", "interface_distance_mean", "interface_distance_p95",
+"""Targets of the validation suites (direction from ``METRICS``). Label targets are relative to
+the ceiling of each case (the Bayes rule): absolute accuracy targets above the ceiling would be
+targets no method can meet. Profile targets compare with the true-interface proxigram of the same
+observed ions (what a perfect interface would give)."""
+SUMMARY_METRICS = ("accuracy", "bayes_accuracy", "excess_error", "mcc", "dice", "excess_error_dice",
+                   "interface_distance_mean", "interface_distance_p95",
                    "interface_coverage",
                    "profile_rmse", "plateau_error", "interface_width_error", "interface_shift")
 """The metrics of report summary tables, in column order."""
