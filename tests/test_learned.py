@@ -4,6 +4,7 @@ import json
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -112,6 +113,8 @@ def test_training_data_is_deterministic_and_records_its_parameters(tmp_path):
         np.testing.assert_allclose(sample["edge"], edge_target(sample["sdf"], 0.5))
     # a sample's true interface: the target is 1 on it and exp(-2) at 1.5 voxels from it
     np.testing.assert_allclose(edge_target(np.array([0.0, 0.75, NO_INTERFACE_SDF]), 0.5), [1.0, np.exp(-2), 0.0])
+    with zipfile.ZipFile(tmp_path / "a" / "sample_00001.npz") as archive:  # no clock in the bytes
+        assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
     with pytest.raises(SynthaptError, match="already exists"):
         make_training_data(spec, tmp_path / "a")
 
