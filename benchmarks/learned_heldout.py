@@ -1,6 +1,6 @@
 """Held-out per-ion accuracy of the segmentation with each edge detector (issue: learned detector).
 
-    python benchmarks/learned_heldout.py [--weights model.pt] [--hed-side side.pt] [--csv out.csv]
+    python benchmarks/learned_heldout.py [--weights model.npz] [--hed-side side.pt] [--csv out.csv]
 
 Cases: ``synthapt.training.evaluate.heldout_cases`` (ellipsoids and a slab+sphere union - kinds
 never seen in training - at 0.3 nm lateral resolution, efficiency 0.5/0.65/0.8) and

@@ -1,6 +1,6 @@
 """Edge F-score and masked BCE on the validation split of a training-data folder, per network.
 
-    python benchmarks/learned_val_f.py DATA [--weights model.pt] [--hed-side side.pt]
+    python benchmarks/learned_val_f.py DATA [--weights model.npz] [--hed-side side.pt]
 
 Networks: the learned U-Net (packaged weights or --weights), HED-BSDS500 as published, and HED
 with fine-tuned side outputs (--hed-side). Validation = the last 15 % of the samples, every third

@@ -4,6 +4,7 @@ import json
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +40,7 @@ def test_packaged_weights_load_and_reproduce_the_fixture():
 
 
 def test_weights_checksum_and_format_are_enforced(tmp_path):
-    copy = tmp_path / "w.pt"
+    copy = tmp_path / "w.npz"
     shutil.copyfile(DEFAULT_WEIGHTS, copy)
     assert load_learned(copy, sha256=DEFAULT_WEIGHTS_SHA256).n_parameters() > 0
     data = bytearray(copy.read_bytes())
@@ -47,11 +48,11 @@ def test_weights_checksum_and_format_are_enforced(tmp_path):
     copy.write_bytes(bytes(data))
     with pytest.raises(SynthaptError, match="SHA-256"):
         load_learned(copy, sha256=DEFAULT_WEIGHTS_SHA256)
-    (tmp_path / "junk.pt").write_bytes(b"not a torch file")
+    (tmp_path / "junk.npz").write_bytes(b"not a weights file")
     with pytest.raises(SynthaptError, match="not a learned edge-detector weights file"):
-        load_learned(tmp_path / "junk.pt")
+        load_learned(tmp_path / "junk.npz")
     with pytest.raises(SynthaptError, match="not found"):
-        load_learned(tmp_path / "missing.pt")
+        load_learned(tmp_path / "missing.npz")
     with pytest.raises(ConfigError, match="edges.learned.pad"):
         get_detector("learned", pad=-1)
 
@@ -113,6 +114,8 @@ def test_training_data_is_deterministic_and_records_its_parameters(tmp_path):
         np.testing.assert_allclose(sample["edge"], edge_target(sample["sdf"], 0.5))
     # a sample's true interface: the target is 1 on it and exp(-2) at 1.5 voxels from it
     np.testing.assert_allclose(edge_target(np.array([0.0, 0.75, NO_INTERFACE_SDF]), 0.5), [1.0, np.exp(-2), 0.0])
+    with zipfile.ZipFile(tmp_path / "a" / "sample_00001.npz") as archive:  # no clock in the bytes
+        assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
     with pytest.raises(SynthaptError, match="already exists"):
         make_training_data(spec, tmp_path / "a")
 
@@ -127,9 +130,9 @@ def test_training_runs_end_to_end_reduces_the_loss_and_is_reproducible(tmp_path)
     assert len(losses) == 60 and np.mean(losses[-10:]) < 0.8 * np.mean(losses[:10])
     val = [r.split(",")[2] for r in rows[1:] if r.split(",")[2]]
     assert len(val) == 2
-    assert {p.name for p in (tmp_path / "run1").iterdir()} == {"model.pt", "loss.csv", "loss.png", "record.json"}
+    assert {p.name for p in (tmp_path / "run1").iterdir()} == {"model.npz", "loss.csv", "loss.png", "record.json"}
     assert json.loads((tmp_path / "run1" / "record.json").read_text())["sha256"] == record["sha256"]
-    model = load_learned(tmp_path / "run1" / "model.pt", sha256=record["sha256"])
+    model = load_learned(tmp_path / "run1" / "model.npz", sha256=record["sha256"])
     assert model.channels == (4, 8, 8)
     again = train(tmp_path / "data", tmp_path / "run2", params)
     assert again["sha256"] == record["sha256"]  # same seed and data -> identical weights

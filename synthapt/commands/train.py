@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
     @app.command("train")
     def train_command(
         data: Path = typer.Argument(..., help="Training-data folder from 'synthapt train-data'."),
-        out: Path = typer.Option(..., "--out", help="New folder for model.pt, loss.csv/png, record.json."),
+        out: Path = typer.Option(..., "--out", help="New folder for model.npz (or .pt for hed-side), loss.csv/png, record.json."),
         params: Optional[Path] = typer.Option(None, "--params", help="TOML file with a 'train' table (fields of TrainParams)."),
         network: Optional[str] = typer.Option(None, "--network", help="unet (default) or hed-side."),
         steps: Optional[int] = typer.Option(None, "--steps", help="Optimiser steps."),

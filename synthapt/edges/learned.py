@@ -6,14 +6,15 @@ max-pooling, bilinear upsampling with skip connections, a 1x1 head) mapping a gr
 on the normalised concentration slices the segmentation feeds its detector, with the true
 interface (a Gaussian of the exact signed distance at voxel centres) as target.
 
-The default weights ship with the package (``weights/learned_v1.pt``, SHA-256 pinned below and
-checked on load). A weights file is a torch archive ``{"format": "synthapt-edge-unet",
-"channels": [c1, c2, c3], "state_dict": {...}, "record": {...}}``.
+The default weights ship with the package (``weights/learned_v1.npz``, SHA-256 pinned below and
+checked on load). A weights file is an ``.npz`` (no pickles) with ``format`` =
+"synthapt-edge-unet", ``channels`` (3,), ``record`` (JSON of the training parameters) and one
+``state/<name>`` array per parameter; written with fixed timestamps, so byte-reproducible.
 """
 
 from __future__ import annotations
 
-import io
+import json
 import os
 from pathlib import Path
 from typing import Callable
@@ -25,14 +26,15 @@ from torch import nn
 
 from synthapt.errors import ConfigError, SynthaptError
 from synthapt.io.atomic import atomic_output
+from synthapt.io.npz import save_npz
 from synthapt.provenance import sha256_file
 
 WEIGHTS_FORMAT = "synthapt-edge-unet"
 DEFAULT_CHANNELS = (8, 16, 32)
 DEFAULT_PAD = 4
 """Reflected border (px) added to each slice before the network, in training and in use."""
-DEFAULT_WEIGHTS = Path(__file__).parent / "weights" / "learned_v1.pt"
-DEFAULT_WEIGHTS_SHA256 = "d35d93eddda4506966afc6eec389fa5d6a7a8092d3cb88e251857170f5a18f1f"
+DEFAULT_WEIGHTS = Path(__file__).parent / "weights" / "learned_v1.npz"
+DEFAULT_WEIGHTS_SHA256 = "9e1f1b36c5f59448c9fcb5df4131ab07ef7fcda100ee7016dbc37c7fda0a6fc5"
 """SHA-256 of the committed default weights; a mismatch refuses to load them."""
 
 
@@ -71,21 +73,33 @@ class EdgeUNet(nn.Module):
 
 
 def save_learned(model: EdgeUNet, path: str | os.PathLike, record: dict | None = None) -> str:
-    """Write ``model`` as a weights file (byte-identical for identical weights); returns its SHA-256."""
-    payload = {"format": WEIGHTS_FORMAT, "channels": list(model.channels),
-               "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
-               "record": dict(record or {})}
-    buffer = io.BytesIO()  # a buffer keeps the archive's inner names (and so the SHA) fixed
-    torch.save(payload, buffer)
-    with atomic_output(path) as tmp:
-        tmp.write_bytes(buffer.getvalue())
+    """Write ``model`` as a weights file (identical weights and record -> identical bytes);
+    returns its SHA-256."""
+    arrays = {"format": np.array(WEIGHTS_FORMAT), "channels": np.array(model.channels, dtype=np.int64),
+              "record": np.array(json.dumps(record or {}, sort_keys=True))}
+    for key, value in model.state_dict().items():
+        arrays[f"state/{key}"] = value.detach().cpu().numpy()
+    with atomic_output(path, suffix=".npz") as tmp:
+        save_npz(tmp, arrays)
     return sha256_file(path)
 
 
+def _read_weights(target: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(target, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+        if str(arrays["format"]) != WEIGHTS_FORMAT:
+            raise ValueError("wrong format tag")
+        return arrays
+    except Exception as exc:  # zipfile/numpy raise many types for damaged files
+        raise SynthaptError(f"{target}: not a learned edge-detector weights file "
+                            f"({type(exc).__name__})") from None
+
+
 def load_learned(path: str | os.PathLike | None = None, sha256: str | None = None) -> EdgeUNet:
-    """An ``EdgeUNet`` in eval mode from a weights file (default: the packaged ``learned_v1.pt``,
-    checked against ``DEFAULT_WEIGHTS_SHA256``; another file is checked against ``sha256`` if
-    given). Missing, corrupt or foreign files raise SynthaptError."""
+    """An ``EdgeUNet`` in eval mode from a weights file (default: the packaged
+    ``learned_v1.npz``, checked against ``DEFAULT_WEIGHTS_SHA256``; another file is checked
+    against ``sha256`` if given). Missing, corrupt or foreign files raise SynthaptError."""
     target = Path(path) if path is not None else DEFAULT_WEIGHTS
     expected = sha256 if sha256 is not None else (DEFAULT_WEIGHTS_SHA256 if path is None else None)
     if not target.is_file():
@@ -93,13 +107,12 @@ def load_learned(path: str | os.PathLike | None = None, sha256: str | None = Non
     if expected is not None and sha256_file(target) != expected:
         raise SynthaptError(f"{target}: SHA-256 does not match {expected[:12]}... (corrupt or replaced "
                             "weights; reinstall synthapt or pass weights=<file>)")
+    arrays = _read_weights(target)
     try:
-        payload = torch.load(target, map_location="cpu", weights_only=True)
-        if payload.get("format") != WEIGHTS_FORMAT:
-            raise ValueError("wrong format tag")
-        model = EdgeUNet(tuple(payload["channels"]))
-        model.load_state_dict(payload["state_dict"], strict=True)
-    except Exception as exc:  # torch raises many types for damaged files
+        model = EdgeUNet(tuple(int(c) for c in arrays["channels"]))
+        state = {k[len("state/"):]: torch.from_numpy(v) for k, v in arrays.items() if k.startswith("state/")}
+        model.load_state_dict(state, strict=True)
+    except (RuntimeError, ValueError, ConfigError) as exc:
         raise SynthaptError(f"{target}: not a learned edge-detector weights file "
                             f"({type(exc).__name__})") from None
     model.eval()
@@ -111,8 +124,7 @@ def load_learned(path: str | os.PathLike | None = None, sha256: str | None = Non
 def weights_record(path: str | os.PathLike | None = None) -> dict:
     """The ``record`` (training provenance) stored in a weights file."""
     target = Path(path) if path is not None else DEFAULT_WEIGHTS
-    payload = torch.load(target, map_location="cpu", weights_only=True)
-    return dict(payload.get("record", {}))
+    return dict(json.loads(str(_read_weights(target)["record"])))
 
 
 def padded_logits(model: nn.Module, images: torch.Tensor, pad: int = DEFAULT_PAD) -> torch.Tensor:

@@ -14,7 +14,7 @@ random solid solution whose phases follow a geometry, no MD) whose parameters ar
 - ``params``: a JSON string of every parameter the sample came from.
 
 ``index.json`` lists the samples with their parameters and the spec. Same spec -> byte-identical
-files (npz members carry a fixed timestamp).
+files (``synthapt.io.npz.save_npz``: fixed member timestamps).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from synthapt.apt.specimens import lattice_specimen
 from synthapt.config import from_dict
 from synthapt.errors import SynthaptError
 from synthapt.io.atomic import atomic_folder
+from synthapt.io.npz import save_npz
 from synthapt.structures import Layered, Particles, Union, gyroid_for_fraction
 from synthapt.training.pipeline import detector_input
 from synthapt.training.spec import GEOMETRY_KINDS, SYSTEMS, TrainingSpec
@@ -159,7 +160,7 @@ def make_training_data(spec: TrainingSpec, out_dir: str | Path,
         index = []
         for i in range(spec.specimens):
             arrays = make_sample(draw_sample_params(spec, i))
-            np.savez_compressed(tmp / sample_name(i), **arrays)
+            save_npz(tmp / sample_name(i), arrays)
             index.append({"file": sample_name(i), **json.loads(str(arrays["params"]))})
             if progress is not None:
                 progress(i + 1, spec.specimens)

@@ -12,7 +12,8 @@ target edge map, averaged over voxels inside the specimen. Networks:
   trained (deep supervision: fused + mean side loss), input reflect-padded by 8 px as in the
   ``hed`` detector.
 
-Outputs in ``out_dir``: ``model.pt`` (weights), ``loss.csv``, ``loss.png``, ``record.json``.
+Outputs in ``out_dir``: ``model.npz`` (U-Net weights, ``synthapt.edges.learned``) or ``model.pt``
+(HED side outputs), ``loss.csv``, ``loss.png``, ``record.json``.
 """
 
 from __future__ import annotations
@@ -243,7 +244,7 @@ def pick_device(choice: str) -> torch.device:
 
 def train(data_dir: str | Path, out_dir: str | Path, params: TrainParams = TrainParams(),
           progress: Callable[[int, int, float], None] | None = None) -> dict:
-    """Train on the samples in ``data_dir``; write ``model.pt``, ``loss.csv``, ``loss.png`` and
+    """Train on the samples in ``data_dir``; write ``model.npz`` (U-Net) or ``model.pt`` (hed-side), ``loss.csv``, ``loss.png`` and
     ``record.json`` into the new folder ``out_dir``. ``progress(step, steps, loss)`` after each
     step. Returns the record (losses, validation scores, SHA-256 of the weights)."""
     target = Path(out_dir)
@@ -289,7 +290,7 @@ def train(data_dir: str | Path, out_dir: str | Path, params: TrainParams = Train
 
 def write_outputs(target: Path, model: torch.nn.Module, rows: list[dict], params: TrainParams,
                   index: dict, data_dir: Path, seconds: float) -> dict:
-    """model.pt, loss.csv, loss.png and record.json, all written in a temporary folder first."""
+    """model.npz/.pt, loss.csv, loss.png and record.json, all written in a temporary folder first."""
     with atomic_folder(target) as tmp:
         last = [r for r in rows if r["val_loss"] != ""][-1]
         record: dict[str, Any] = {
@@ -304,7 +305,7 @@ def write_outputs(target: Path, model: torch.nn.Module, rows: list[dict], params
         if isinstance(model, EdgeUNet):
             # only what determines the weights, so that a rerun gives a byte-identical file
             weights_record = {k: record[k] for k in WEIGHTS_RECORD_KEYS}
-            record["sha256"] = save_learned(model, tmp / "model.pt", weights_record)
+            record["sha256"] = save_learned(model, tmp / "model.npz", weights_record)
         else:
             state = {k: v for k, v in model.state_dict().items() if k.startswith(("dsn", "fuse"))}
             buffer = io.BytesIO()
