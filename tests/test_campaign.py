@@ -87,9 +87,10 @@ def test_campaign_results_are_complete(killed_then_resumed):
     aggregate = read_json(out / "results.json")
     assert [r["hash"] for r in aggregate["results"]] == [sc.hash for sc in suite.cases]
     rows = list(csv.DictReader((out / "results.csv").open()))
+    # per case: the methods in plan order, then the ceilings
     assert [(r["geometry"], r["method"]) for r in rows] == [
-        ("layered", "canny"), ("layered", "iso-Al-15"), ("isolated", "canny"),
-        ("isolated", "iso-Al-15")]
+        (g, m) for g in ("layered", "isolated")
+        for m in ("canny", "iso-Al-15", "bayes", "oracle", "truth-mesh")]
     for row in rows:
         result = read_json(out / row["hash"] / "result.json")
         if row["method"] in result["errors"]:

@@ -90,7 +90,8 @@ def test_campaign_runs_as_slurm_jobs(slurm_conf, tmp_path):
     for sc in suite.cases:
         result = read_json(out / sc.hash / "result.json")
         assert result["hash"] == sc.hash and result["name"] == sc.case.name
-        assert set(result["scores"]) | set(result["errors"]) == {"canny", "iso-Al-15"}
+        assert set(result["scores"]) | set(result["errors"]) == {"canny", "iso-Al-15", "oracle",
+                                                                 "bayes", "truth-mesh"}
         assert 0.7 < result["scores"]["iso-Al-15"]["accuracy"] <= 1.0
         for name, digest in result["files"].items():
             assert sha256_file(out / sc.hash / name) == digest
