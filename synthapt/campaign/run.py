@@ -25,7 +25,7 @@ from synthapt.campaign.results import result_rows, write_results_csv
 from synthapt.campaign.suite import Suite, load_suite
 from synthapt.errors import ConfigError, SynthaptError
 from synthapt.io.jsonio import read_json, write_json
-from synthapt.report.build import write_campaign_report
+from synthapt.report.build import check_campaign_report, write_campaign_report
 
 CAMPAIGN_FILE = "campaign.json"
 LOCK_FILE = ".lock"
@@ -57,6 +57,8 @@ def run_campaign(suite: Suite | str | Path, out: str | Path, cluster: str = "loc
     """
     suite = suite if isinstance(suite, Suite) else load_suite(suite)
     threads = slurm.cores if cluster == "slurm" and slurm else threads
+    if report:
+        check_campaign_report(Path(out) / "report.html")
     with campaign_folder(suite, Path(out), resume, force, cluster) as out:
         outcome = _execute(suite, out, run_case, RESULT_FILE, cluster, workers, threads, slurm,
                            progress, "cases")
