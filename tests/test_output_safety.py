@@ -105,3 +105,13 @@ def test_campaign_report_never_replaces_a_foreign_report_html(tmp_path):
     write_campaign_report(ours, [{"name": "a", "scores": {"hed": {"accuracy": 0.9}}}])
     write_campaign_report(ours, [{"name": "b", "scores": {"hed": {"accuracy": 0.8}}}])
     assert ">b<" in ours.read_text()
+
+
+def test_campaign_run_refuses_a_foreign_report_html_before_any_work(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "report.html").write_text("<html><title>my notes</title></html>")
+    tiny = Path(__file__).parent / "data" / "campaign_tiny.toml"
+    line = assert_clean_error(synthapt("campaign", "run", tiny, "--out", out, "--force", "-q"))
+    assert "report.html: exists and was not written by synthapt" in line
+    assert sorted(p.name for p in out.iterdir()) == ["report.html"]
