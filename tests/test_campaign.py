@@ -265,3 +265,44 @@ def test_a_failing_case_does_not_stop_the_others(tmp_path):
     with pytest.raises(SynthaptError, match="1 of 2 cases failed"):
         run_campaign(suite, out, report=False)
     assert good.stat().st_mtime_ns == stamp
+
+
+def test_resume_recomputes_a_tampered_case_and_reuses_the_intact_one(killed_then_resumed, tmp_path,
+                                                                     capsys):
+    """A result.json of {} is one warning line and the case is recomputed (same scores); the
+    intact case is reused as is."""
+    import shutil
+
+    from synthapt.campaign.case import check_finished_case
+
+    source, first, _, _ = killed_then_resumed
+    out = tmp_path / "out"
+    shutil.copytree(source, out)
+    original = read_json(out / first.name / "result.json")
+    (out / first.name / "result.json").write_text("{}")
+    outcome = run_campaign(TINY, out, resume=True, report=False)
+    assert (outcome.reused, outcome.computed, outcome.failures) == (1, 1, {})
+    warnings = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("warning: ")]
+    assert len(warnings) == 1 and "result.json" in warnings[0] and "recomputing" in warnings[0]
+    again = read_json(out / first.name / "result.json")
+    assert again["scores"] == original["scores"] and again["hash"] == first.name
+    # a changed file no longer matches its recorded SHA-256; a bad record is named, not raised
+    other = next(p.parent for p in _finished(out) if p.parent != out / first.name)
+    assert check_finished_case(other, "result.json", other.name) is None
+    with open(other / "seg_canny.h5", "ab") as fh:
+        fh.write(b"\0")
+    assert "seg_canny.h5: SHA-256 differs" in check_finished_case(other, "result.json", other.name)
+    (other / "result.json").write_text('{"scores": {}, "hash": "x", "files": {}}')
+    assert "records case hash 'x'" in check_finished_case(other, "result.json", other.name)
+    (other / "result.json").write_text("[1,")
+    assert check_finished_case(other, "result.json", other.name)  # a reason, not a traceback
+
+
+@pytest.mark.parametrize("option", [("--workers", "-1"), ("--threads", "0"), ("--workers", "0"),
+                                    ("--cores", "-2")])
+def test_bad_cluster_options_are_refused_before_any_work(tmp_path, option):
+    from cli_run import assert_clean_error, synthapt
+
+    line = assert_clean_error(synthapt("campaign", "run", TINY, "--out", tmp_path / "out", *option))
+    assert option[0] in line or option[0].strip("-") in line
+    assert not (tmp_path / "out").exists()

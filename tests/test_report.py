@@ -15,7 +15,7 @@ from synthapt.cli import app
 from synthapt.errors import SynthaptError
 from synthapt.io.hdf5 import write_dataset
 from synthapt.spatial.mesh import write_mesh
-from synthapt.report.build import write_campaign_report, write_report
+from synthapt.report.build import REPORT_MARKER, write_campaign_report, write_report
 from synthapt.report.results import load_results
 from test_score_cli import seg_files, slab_dataset, slab_mesh  # noqa: F401 (fixture)
 
@@ -78,6 +78,10 @@ def test_folder_of_results_and_replacing_a_report(scored, tmp_path):
     out = tmp_path / "rep"
     out.mkdir()
     (out / "stale.png").write_bytes(b"old")
+    with pytest.raises(SynthaptError, match="not empty"):  # not a report: left alone
+        write_report(cases, out)
+    assert (out / "stale.png").read_bytes() == b"old"
+    (out / REPORT_MARKER).write_text("")  # a previous report is replaced
     write_report(cases, out)
     assert not (out / "stale.png").exists()
     sources = image_sources(out / "index.html")

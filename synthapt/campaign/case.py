@@ -140,6 +140,30 @@ def compute_threads(threads: int):
     return torch_threads(threads, set_omp=True, cap_to_cpus=False)
 
 
+def check_finished_case(folder: Path, marker: str, key: str) -> str | None:
+    """Why the finished case in ``folder`` cannot be reused, or None if it can: its ``marker``
+    (result.json or case.json) must parse (result.json into a ``CaseRecord``), name the case
+    hash ``key``, and every file it lists must still have the recorded SHA-256."""
+    try:
+        data = read_json(folder / marker)
+        if marker == RESULT_FILE:
+            CaseRecord.from_dict(data, str(folder / marker))
+    except (SynthaptError, TypeError, ValueError) as exc:
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if not isinstance(data, dict) or data.get("hash") != key:
+        return f"records case hash {data.get('hash') if isinstance(data, dict) else None!r}, not {key}"
+    files = data.get("files")
+    if not isinstance(files, dict) or not files:
+        return "lists no file checksums"
+    for name, digest in files.items():
+        path = folder / str(name)
+        if Path(str(name)).name != name or not path.is_file():
+            return f"{name}: listed file is missing"
+        if sha256_file(path) != digest:
+            return f"{name}: SHA-256 differs from the recorded one (file changed)"
+    return None
+
+
 def prepare_folder(folder: Path) -> None:
     """Create ``folder``, emptying what an interrupted run left there."""
     if folder.exists():

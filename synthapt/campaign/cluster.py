@@ -81,6 +81,20 @@ def load_slurm_options(path: str | Path | None = None, **overrides: Any) -> Slur
         raise ConfigError(f"{path}: {exc}" if path else str(exc)) from None
 
 
+def check_cluster_options(cluster: str = "local", workers: int | None = None,
+                          threads: int = 1) -> None:
+    """ConfigError naming the option unless ``cluster`` is 'local' or 'slurm', ``workers`` is
+    None or >= 1 and ``threads`` >= 1 (whole numbers); call before any work."""
+    if cluster not in ("local", "slurm"):
+        raise ConfigError(f"--cluster: {cluster!r} is not one of 'local', 'slurm'")
+    for option, value, default in (("--workers", workers, "leave it out for one per core "
+                                    "(local) or slurm.jobs"), ("--threads", threads, "default 1")):
+        if value is None and option == "--workers":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{option}: {value!r} must be a whole number >= 1 ({default})")
+
+
 def make_cluster(cluster: str = "local", workers: int | None = None, threads: int = 1,
                  slurm: SlurmOptions | None = None):
     """A started Dask cluster: ``local`` (worker processes, 1 task each) or ``slurm``."""

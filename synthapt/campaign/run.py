@@ -19,13 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from synthapt.campaign.case import CASE_FILE, RESULT_FILE, generate_case, run_case, specimen_key
-from synthapt.campaign.cluster import SlurmOptions, make_cluster
+from synthapt.campaign.case import (CASE_FILE, RESULT_FILE, check_finished_case, generate_case,
+                                    run_case, specimen_key)
+from synthapt.campaign.cluster import SlurmOptions, check_cluster_options, make_cluster
 from synthapt.campaign.results import result_rows, write_results_csv
 from synthapt.campaign.suite import Suite, load_suite
 from synthapt.errors import ConfigError, SynthaptError
 from synthapt.io.jsonio import read_json, write_json
-from synthapt.report.build import write_campaign_report
+from synthapt.report.build import check_campaign_report, write_campaign_report
 
 CAMPAIGN_FILE = "campaign.json"
 LOCK_FILE = ".lock"
@@ -55,8 +56,11 @@ def run_campaign(suite: Suite | str | Path, out: str | Path, cluster: str = "loc
     threads per case (local workers default to cores // threads). Raises SynthaptError naming
     the failed cases after writing the aggregates of the others.
     """
+    check_cluster_options(cluster, workers, threads)
     suite = suite if isinstance(suite, Suite) else load_suite(suite)
     threads = slurm.cores if cluster == "slurm" and slurm else threads
+    if report:
+        check_campaign_report(Path(out) / "report.html")
     with campaign_folder(suite, Path(out), resume, force, cluster) as out:
         outcome = _execute(suite, out, run_case, RESULT_FILE, cluster, workers, threads, slurm,
                            progress, "cases")
@@ -77,6 +81,7 @@ def generate(suite: Suite | str | Path, out: str | Path, cluster: str = "local",
     The manifest lists each case's name, hash, parameters and the SHA-256 of each file (paths
     relative to ``out``). Returns the manifest.
     """
+    check_cluster_options(cluster, workers, threads)
     suite = suite if isinstance(suite, Suite) else load_suite(suite)
     threads = slurm.cores if cluster == "slurm" and slurm else threads
     with campaign_folder(suite, Path(out), resume, force, cluster) as out:
@@ -130,7 +135,7 @@ def _execute(suite: Suite, out: Path, task: Callable, marker: str, cluster: str,
              workers: int | None, threads: int, slurm: SlurmOptions | None, progress,
              what: str) -> CampaignOutcome:
     """Run ``task(case, out, threads)`` for each unfinished case on Dask; gather in suite order."""
-    done = {sc.hash for sc in suite.cases if (out / sc.hash / marker).is_file()}
+    done = {sc.hash for sc in suite.cases if _reusable(out / sc.hash, marker, sc.hash)}
     todo = _distinct_simulations_first([sc for sc in suite.cases if sc.hash not in done])
     failures: dict[str, str] = {}
     bar = progress.add_task(what, total=len(suite.cases), completed=len(done)) if progress else None
@@ -156,6 +161,19 @@ def _execute(suite: Suite, out: Path, task: Callable, marker: str, cluster: str,
                if (out / sc.hash / marker).is_file()]
     return CampaignOutcome(out, tuple(results), failures, reused=len(done),
                            computed=len(todo) - len(failures))
+
+
+def _reusable(folder: Path, marker: str, key: str) -> bool:
+    """True if the case in ``folder`` finished and passes ``check_finished_case``; a finished
+    case that fails it loses its marker (so it is recomputed), with a warning line."""
+    if not (folder / marker).is_file():
+        return False
+    problem = check_finished_case(folder, marker, key)
+    if problem is None:
+        return True
+    print(f"warning: {folder / marker}: {problem}; recomputing this case", file=sys.stderr)
+    (folder / marker).unlink()
+    return False
 
 
 @contextlib.contextmanager

@@ -10,7 +10,7 @@ from typing import Callable, Optional
 
 import typer
 
-from synthapt.campaign.cluster import SlurmOptions, load_slurm_options
+from synthapt.campaign.cluster import SlurmOptions, check_cluster_options, load_slurm_options
 from synthapt.campaign.run import generate as generate_suite
 from synthapt.campaign.run import run_campaign
 from synthapt.campaign.suite import load_suite
@@ -52,6 +52,8 @@ CLUSTER_OPTIONS: list[tuple[str, type, typer.models.OptionInfo]] = [
 ]
 """The cluster and SLURM options shared by ``campaign run`` and ``generate``."""
 
+SLURM_OPTION_NAMES = ("queue", "account", "walltime", "cores", "memory", "slurm_config")
+
 
 def with_cluster_options(command: Callable) -> Callable:
     """Give ``command`` the options of ``CLUSTER_OPTIONS``; it receives them as one
@@ -64,11 +66,15 @@ def with_cluster_options(command: Callable) -> Callable:
     @functools.wraps(command)
     def wrapper(**values):
         options = {name: values.pop(name) for name, _, _ in CLUSTER_OPTIONS}
+        check_cluster_options(options["cluster"], options["workers"], options["threads"])
         slurm = None
-        if options["cluster"] == "slurm":
+        slurm_given = any(options[k] is not None for k in SLURM_OPTION_NAMES)
+        if options["cluster"] == "slurm" or slurm_given:  # checked even when not used
             slurm = load_slurm_options(options["slurm_config"], queue=options["queue"],
                                        account=options["account"], walltime=options["walltime"],
                                        cores=options["cores"], memory=options["memory"])
+        if options["cluster"] != "slurm":
+            slurm = None
         return command(**values, cluster=ClusterChoice(options["cluster"], options["workers"],
                                                        options["threads"], slurm))
 

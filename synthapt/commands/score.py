@@ -10,7 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from synthapt.commands.common import console, progress_bar, quiet_option
-from synthapt.report.build import write_report
+from synthapt.io.atomic import check_outputs
+from synthapt.report.build import check_report_folder, write_report
 from synthapt.report.results import load_results
 from synthapt.io.jsonio import write_json
 from synthapt.scoring.case_scores import failed_thresholds, load_score_params, parse_thresholds, score_files
@@ -52,6 +53,18 @@ def _fmt(value: Any) -> str:
         return str(value)
 
 
+def score_inputs(segmentations: list[Path], truth: Path | None, labels: str | None,
+                 mesh: Path | None, params: Path | None) -> list[Path]:
+    """Every file ``score`` reads (``--labels file.h5:/path`` gives file.h5; the default truth is
+    dataset.h5 beside the first segmentation): no output may be one of them."""
+    inputs = [*segmentations, truth, mesh, params]
+    if labels:
+        inputs.append(Path(labels.split(":/", 1)[0]) if ":/" in labels else Path(labels))
+    if segmentations:
+        inputs.append(Path(segmentations[0]).parent / "dataset.h5")
+    return [p for p in inputs if p is not None]
+
+
 def register(app: typer.Typer) -> None:
     @app.command("score")
     def score_command(
@@ -78,6 +91,7 @@ def register(app: typer.Typer) -> None:
         """Score segmentations against the ground truth of a synthetic dataset, beside the
         ceilings no method can beat (oracle, bayes, truth-mesh)."""
         thresholds = parse_thresholds(fail_under)
+        check_outputs({"--json": json_out}, score_inputs(segmentations or [], truth, labels, mesh, params))
         case = score_files(segmentations or [], truth, labels, mesh, method, load_score_params(params),
                            references=REFERENCES if references else ())
         if json_out is not None:
@@ -98,11 +112,13 @@ def register(app: typer.Typer) -> None:
         results: Path = typer.Argument(
             ..., help="A case-result JSON (synthapt score --json), a segmentation .h5, a folder of "
                       "them, or a campaign output folder."),
-        out: Path = typer.Option(..., "-o", "--out", help="Report folder to write (index.html + PNG figures)."),
+        out: Path = typer.Option(..., "-o", "--out", help="Report folder to write (index.html + PNG figures): a new or empty folder, "
+                 "or a previous report folder (replaced); any other folder is refused."),
         title: str = typer.Option("synthapt validation report", "--title", help="Page title."),
         quiet: bool = quiet_option(),
     ) -> None:
         """Write an offline HTML report (figures, metric tables, provenance)."""
+        check_report_folder(out)
         cases = load_results(results)
         with progress_bar(quiet) as bar:
             task = bar.add_task("report", total=len(cases))

@@ -150,33 +150,68 @@ def _umask() -> int:
 
 
 @contextlib.contextmanager
-def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_folder(path: str | os.PathLike, marker: str | None = None,
+                  parents: bool = False) -> Iterator[Path]:
     """Yield a temporary folder next to ``path``; rename it onto ``path`` only if the block
-    succeeds (otherwise it is removed). ``path`` must not exist, or be an empty folder; its parent
-    must exist. Raises SynthaptError otherwise."""
-    target = Path(path)
-    check_new_folder(target)
-    folder = target.parent if str(target.parent) else Path(".")
+    succeeds (otherwise it is removed). ``path`` must not exist, or be an empty folder, or (with
+    ``marker``) be a folder this writer made before, recognised by the file ``marker`` in it:
+    that folder is replaced, nothing else ever is. The marker file is written into the new folder.
+    Its parent must exist (``parents``: is created). Raises SynthaptError otherwise, before
+    anything is created."""
+    target = check_new_folder(path, marker, parents)
+    folder = target.parent
+    if parents:
+        folder.mkdir(parents=True, exist_ok=True)
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=folder))
     except OSError as exc:
         raise SynthaptError(f"{target}: cannot write in {folder} ({exc.strerror})") from None
     try:
         yield tmp
+        if marker is not None:
+            (tmp / marker).write_text("written by synthapt; this folder is replaced by the next "
+                                      "run that writes here\n", encoding="utf-8")
         tmp.chmod(0o777 & ~_umask())
-        if target.is_dir():
-            target.rmdir()
-        os.replace(tmp, target)
+        _replace_folder(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
-def check_new_folder(path: str | os.PathLike) -> None:
-    """Raise SynthaptError unless ``path`` can become a new output folder (see ``atomic_folder``)."""
-    target = Path(path)
-    if target.exists() and not (target.is_dir() and not any(target.iterdir())):
-        raise SynthaptError(f"{target}: already exists; choose a new output folder")
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise SynthaptError(f"{target}: parent folder {folder} does not exist")
+def _replace_folder(tmp: Path, target: Path) -> None:
+    if not target.is_dir():
+        os.replace(tmp, target)
+    elif not any(target.iterdir()):
+        target.rmdir()
+        os.replace(tmp, target)
+    else:  # a previous output (checked by check_new_folder): swap, then remove the old one
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old~", dir=target.parent))
+        os.replace(target, old / target.name)
+        os.replace(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def check_new_folder(path: str | os.PathLike, marker: str | None = None,
+                     parents: bool = False) -> Path:
+    """``path`` as an absolute Path if it can become an output folder (see ``atomic_folder``):
+    it does not exist, is an empty folder, or holds the file ``marker``; it is not the current
+    folder or one above it; its parent exists (``parents``: the nearest existing folder above it
+    is a folder). Raises SynthaptError otherwise."""
+    target = Path(os.path.abspath(path))
+    if target.exists():
+        if not target.is_dir():
+            raise SynthaptError(f"{path}: exists and is not a folder; choose a new output folder")
+        cwd = Path.cwd()
+        if target == cwd or target in cwd.parents:
+            raise SynthaptError(f"{path}: is the current folder (or above it); choose a new "
+                                "output folder")
+        if any(target.iterdir()) and not (marker and (target / marker).is_file()):
+            allowed = " or a previous output of this command" if marker else ""
+            raise SynthaptError(f"{path}: already exists and is not empty; choose a new or empty "
+                                f"folder{allowed} (nothing in it was touched)")
+    parent = target.parent
+    while parents and not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise SynthaptError(f"{path}: parent folder {parent} does not exist")
+    return target

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import numpy as np
 
 from synthapt.errors import FormatError, SynthaptError
+from synthapt.io.hdf5 import check_declared_size
+from synthapt.memory import check_memory, format_bytes
 
 
 def read_labels(spec: str | Path) -> np.ndarray:
@@ -22,9 +25,10 @@ def read_labels(spec: str | Path) -> np.ndarray:
         raise SynthaptError(f"{path}: labels file not found")
     suffix = path.suffix.lower()
     if suffix == ".npy":
+        check_npy_size(path)
         try:
             arr = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as exc:
+        except (ValueError, OSError, EOFError) as exc:
             raise FormatError(f"{path}: not a readable .npy array ({exc})") from None
         return arr.reshape(-1) if arr.ndim == 2 and 1 in arr.shape else arr
     if suffix in (".csv", ".txt"):
@@ -34,8 +38,39 @@ def read_labels(spec: str | Path) -> np.ndarray:
     raise SynthaptError(f"{path}: unknown labels format {suffix!r} (use .npy, .csv or file.h5:/path)")
 
 
+def check_npy_size(path: Path) -> None:
+    """Before loading the ``.npy`` file ``path``: its header must be readable and the bytes it
+    declares (shape x item size) must be stored in the file and fit in the memory budget.
+    FormatError / SynthaptError otherwise."""
+    fmt = np.lib.format
+    try:
+        with open(path, "rb") as fh:
+            version = fmt.read_magic(fh)
+            read_header = {(1, 0): fmt.read_array_header_1_0,
+                           (2, 0): fmt.read_array_header_2_0}.get(version)
+            if read_header is None:
+                raise ValueError(f"unsupported .npy format version {version}")
+            shape, _, dtype = read_header(fh)  # checks the header's syntax
+            offset = fh.tell()
+    except (ValueError, OSError, EOFError, SyntaxError, TypeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else "empty or truncated header"
+        raise FormatError(f"{path}: not a readable .npy array ({reason})") from None
+    nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    what = f"{path} ({' x '.join(map(str, shape)) or 'scalar'} {dtype})"
+    stored = os.path.getsize(path) - offset
+    if not dtype.hasobject and nbytes > stored:
+        raise FormatError(f"{what}: declares {format_bytes(nbytes)} of data, but the file stores "
+                          f"{format_bytes(stored)} (truncated or forged header)")
+    check_memory(nbytes, what)
+
+
 def _read_csv_labels(path: Path) -> np.ndarray:
-    lines = [ln.strip() for ln in path.read_text().splitlines() if ln.strip()]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"{path}: not UTF-8 text (byte {exc.start}); save the labels as "
+                          "UTF-8 CSV, one number per line") from None
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     if lines and not _is_number(lines[0].split(",")[0]):
         lines = lines[1:]  # header
     values = []
@@ -66,6 +101,7 @@ def _read_h5_labels(path: Path, inner: str) -> np.ndarray:
         with h5py.File(path, "r") as fh:
             if inner not in fh or not isinstance(fh[inner], h5py.Dataset):
                 raise FormatError(f"{path}: no dataset {inner!r} in the file")
+            check_declared_size(fh[inner])
             return np.asarray(fh[inner][()])
     except OSError as exc:
         raise FormatError(f"{path}: not a readable HDF5 file ({exc})") from None

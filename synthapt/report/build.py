@@ -11,8 +11,6 @@ are local files. ``write_campaign_report(path, results)`` writes one self-contai
 from __future__ import annotations
 
 import base64
-import contextlib
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
@@ -21,11 +19,11 @@ import numpy as np
 
 from synthapt.data import Profile
 from synthapt.errors import SynthaptError
-from synthapt.io.atomic import atomic_output
+from synthapt.io.atomic import atomic_folder, atomic_output, check_new_folder
 from synthapt.io.hdf5 import read_dataset
 from synthapt.io.labels import read_labels
 from synthapt.report import figures as rf
-from synthapt.report.html import case_html, esc, grid_slice, page, summary_table
+from synthapt.report.html import GENERATOR, case_html, esc, grid_slice, page, summary_table
 from synthapt.report.results import CaseResult
 from synthapt.scoring.case_scores import UserSegmentation, recovered_profile
 from synthapt.scoring.metrics import TARGETS, ScoreParams
@@ -35,6 +33,10 @@ from synthapt.spatial.mesh import read_mesh
 
 Progress = Callable[[int, int], None]
 """progress(done, total): called after each case section is written."""
+
+REPORT_MARKER = ".synthapt-report"
+"""File that marks a folder as a report written by ``write_report`` (the next report may replace
+it)."""
 
 PROFILE_IONS = 2_000_000
 """Profiles computed for figures only (results without stored profiles) use at most this many
@@ -46,23 +48,43 @@ def write_report(cases: list[CaseResult], out_dir: str | Path, title: str = "syn
                  progress: Progress | None = None) -> Path:
     """Write ``out_dir/index.html`` and its PNG figures; returns the index path.
 
-    The folder is built next to ``out_dir`` and renamed into place only when complete (an
-    existing report folder is replaced)."""
+    ``out_dir`` must be new, empty or a previous report (it holds ``REPORT_MARKER``): only a
+    previous report is replaced, never other files (SynthaptError before any work). The folder
+    is built next to ``out_dir`` and renamed into place only when complete."""
     out_dir = Path(out_dir)
     if not cases:
         raise SynthaptError(f"{out_dir}: no case results to report")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    with _atomic_folder(out_dir) as tmp:
+    check_report_folder(out_dir)
+    with atomic_folder(out_dir, marker=REPORT_MARKER, parents=True) as tmp:
         body = _render(cases, tmp, title, progress)
         (tmp / "index.html").write_text(body, encoding="utf-8")
     return out_dir / "index.html"
+
+
+def check_report_folder(out_dir: str | Path) -> Path:
+    """SynthaptError unless ``out_dir`` is a new folder (its parent existing), an empty one or a
+    previous report folder; call before any work."""
+    return check_new_folder(out_dir, marker=REPORT_MARKER, parents=True)
+
+
+def check_campaign_report(path: str | Path) -> Path:
+    """SynthaptError unless ``path`` is new or a report that synthapt wrote (its head names
+    synthapt as generator, or is titled 'synthapt campaign'); call before any work."""
+    path = Path(path)
+    if path.exists():
+        head = path.read_bytes()[:4096] if path.is_file() else b""
+        if (f'name="generator" content="{GENERATOR}"'.encode() not in head
+                and b"<title>synthapt campaign" not in head):
+            raise SynthaptError(f"{path}: exists and was not written by synthapt; move it away "
+                                "(the campaign writes its report there)")
+    return path
 
 
 def write_campaign_report(path: str | Path, results: list[dict], title: str = "synthapt campaign",
                           progress: Progress | None = None) -> Path:
     """One self-contained HTML file (images embedded) for a campaign's per-case results; case
     files are looked up in ``path.parent/<hash>/``."""
-    path = Path(path)
+    path = check_campaign_report(path)
     cases = []
     for data in results:
         folder = path.parent / str(data.get("hash", ""))
@@ -77,24 +99,6 @@ def write_campaign_report(path: str | Path, results: list[dict], title: str = "s
             out.write_text(html, encoding="utf-8")
             out.chmod(0o644)  # a page to share (the temporary file is private)
     return path
-
-
-@contextlib.contextmanager
-def _atomic_folder(target: Path):
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    tmp.chmod(0o755)
-    try:
-        yield tmp
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-            target.rename(old / "x")
-            tmp.rename(target)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _render(cases: list[CaseResult], folder: Path, title: str, progress: Progress | None) -> str:

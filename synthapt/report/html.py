@@ -51,9 +51,14 @@ def verdict(name: str, value: Any) -> str:
     return "fail" if worse_than(name, float(value), TARGETS[name]) else "pass"
 
 
+GENERATOR = "synthapt"
+"""``<meta name=generator>`` of every page: how a later run recognises its own HTML."""
+
+
 def page(title: str, summary: str, sections: list[str]) -> str:
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f"<meta name=\"generator\" content=\"{GENERATOR}\">\n"
         f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
         f"<h1>{esc(title)}</h1>\n<p>synthapt {esc(__version__)}. Green / red cells meet / miss "
         "the validation targets (accuracy &ge; 0.98, Dice &ge; 0.97, mean interface distance "
