@@ -100,7 +100,7 @@ def test_campaign_runs_as_slurm_jobs(slurm_conf, tmp_path):
     assert len(logs) >= 1
     assert any("Starting Worker" in log.read_text() for log in logs)
     rows = (out / "results.csv").read_text().splitlines()
-    assert len(rows) == 1 + 2 * 2  # header + 2 cases x 2 methods
+    assert len(rows) == 1 + 2 * 5  # header + 2 cases x (2 methods + 3 ceilings)
 
 
 def test_refused_worker_job_is_one_error_line(slurm_conf, tmp_path):
