@@ -104,6 +104,8 @@ def summarize_segmentation(result: Any, path: str | os.PathLike) -> dict[str, An
         "interface_found": result.mesh is not None,
         "mesh_area_nm2": None if result.mesh is None else float(result.mesh.area),
         "mesh_faces": 0 if result.mesh is None else int(len(result.mesh.faces)),
+        "specimen_voxel_fraction": info.get("specimen_voxel_fraction"),
+        "specimen_volume_nm3": info.get("specimen_volume_nm3"),
         "phase_composition_at_pct": {k: info[k] for k in ("matrix_at_pct", "precipitate_at_pct") if k in info},
         "message": result.message, "source": dict(result.source),
     }

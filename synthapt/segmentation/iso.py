@@ -13,7 +13,9 @@ from synthapt.segmentation.element import block_counts, choose_element
 from synthapt.segmentation.image import concentration_image, phase_composition
 from synthapt.segmentation.params import IsoParams
 from synthapt.segmentation.result import SegmentationResult
+from synthapt.segmentation.regions import specimen_labels
 from synthapt.spatial.mesh import interface_mesh
+from synthapt.spatial.volume import clip_mesh, specimen_volume
 from synthapt.spatial.voxel import fill_outside, per_ion_values, voxelize
 
 
@@ -36,13 +38,16 @@ def iso_segment(dataset: APTDataset, element: str | tuple[str, ...], iso_value: 
     voxel_labels = (filled > iso_value).astype(np.int8)
     values = per_ion_values(filled, dataset.positions, grid.origin, grid.voxel_size)
     labels = np.where(values > iso_value, PRECIPITATE, MATRIX).astype(np.int8)
-    mesh = interface_mesh(filled, grid.origin, grid.voxel_size, level=iso_value)
+    volume = specimen_volume(grid.counts.sum(axis=0), grid.origin, grid.voxel_size)
+    mesh = clip_mesh(interface_mesh(filled, grid.origin, grid.voxel_size, level=iso_value), volume)
     message = "" if mesh is not None else (
-        f"no interface found (the concentration never crosses {iso_value:g} at.%)")
+        f"no interface found (the concentration never crosses {iso_value:g} at.% inside the specimen)")
     params = {"element": list(elements), "iso_value": float(iso_value), "voxel_size": float(voxel_size),
               "delocalization": float(delocalization), "min_count": float(min_count)}
     stats = {**phase_composition(grid, elements, voxel_labels), "element_choice": why,
              "element_contrast_over_noise": ratio}
+    voxel_labels, specimen = specimen_labels(voxel_labels, volume, mesh)
+    stats.update(specimen)
     return SegmentationResult(
         labels=labels, voxel_labels=voxel_labels, indicator=filled.astype(np.float32), edge_field=None,
         concentration=conc, origin=grid.origin, voxel_size=grid.voxel_size, mesh=mesh, method="iso",

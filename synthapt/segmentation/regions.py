@@ -11,12 +11,13 @@ from scipy import ndimage, stats
 from skimage.filters import threshold_otsu
 from skimage.segmentation import watershed
 
-from synthapt.data import MATRIX, PRECIPITATE, APTDataset
+from synthapt.data import MATRIX, NO_PHASE, PRECIPITATE, APTDataset
 from synthapt.errors import SynthaptError
 from synthapt.segmentation.image import phase_composition
 from synthapt.segmentation.params import SegmentParams
 from synthapt.segmentation.result import SegmentationResult
-from synthapt.spatial.mesh import interface_mesh
+from synthapt.spatial.mesh import Mesh, interface_mesh
+from synthapt.spatial.volume import SpecimenVolume, clip_mesh
 from synthapt.spatial.voxel import VoxelGrid, flat_voxel_index, ion_elements, per_ion_values
 
 
@@ -164,8 +165,13 @@ def refined_indicator(voxel_labels: np.ndarray, conc: np.ndarray, band_voxels: f
 
 def finish(*, dataset: APTDataset, grid: VoxelGrid, voxel_labels: np.ndarray, conc: np.ndarray,
            edges: np.ndarray | None, method: str, elements: tuple[str, ...], smoothing_nm: float,
-           params: dict, info: dict, indicator: np.ndarray | None = None) -> SegmentationResult:
-    """Smoothed indicator -> per-ion labels and interface mesh; composition of each phase."""
+           params: dict, info: dict, indicator: np.ndarray | None = None,
+           volume: SpecimenVolume | None = None) -> SegmentationResult:
+    """Smoothed indicator -> per-ion labels and interface mesh; composition of each phase.
+
+    volume: the analysed specimen volume; the mesh is clipped to its surface and voxels outside
+    its mask are labelled ``NO_PHASE`` (neither matrix nor precipitate). None: the whole grid.
+    """
     message = ""
     if not voxel_labels.any():
         message = f"no interface found ({info.get('reason', 'one phase')})"
@@ -183,10 +189,26 @@ def finish(*, dataset: APTDataset, grid: VoxelGrid, voxel_labels: np.ndarray, co
         if mesh is None:
             raise SynthaptError("interface mesh: the precipitate fills the whole grid or vanishes "
                                 "after smoothing; no surface can be built")
+        mesh = clip_mesh(mesh, volume) if volume is not None else mesh
+        if mesh is None:
+            message = "no interface found inside the specimen (the interface lies only outside it)"
     composition = phase_composition(grid, elements, voxel_labels)
+    voxel_labels, specimen = specimen_labels(voxel_labels, volume, mesh)
     return SegmentationResult(
         labels=labels, voxel_labels=voxel_labels, indicator=indicator, edge_field=edges,
         concentration=conc, origin=grid.origin, voxel_size=grid.voxel_size, mesh=mesh, method=method,
         elements=elements, params=params,
-        phase_composition={**composition, **{k: v for k, v in info.items() if k != "reason"}},
+        phase_composition={**composition, **specimen, **{k: v for k, v in info.items() if k != "reason"}},
         message=message)
+
+
+def specimen_labels(voxel_labels: np.ndarray, volume: SpecimenVolume | None,
+                    mesh: Mesh | None) -> tuple[np.ndarray, dict]:
+    """Voxel labels with ``NO_PHASE`` outside the specimen mask, and the statistics of the
+    specimen volume (voxel fraction, volume nm^3, interface area nm^2 inside it)."""
+    area = mesh.area if mesh is not None else 0.0
+    if volume is None:
+        return voxel_labels, {"interface_area_nm2": area}
+    labels = np.where(volume.mask, voxel_labels, NO_PHASE).astype(np.int8)
+    return labels, {"specimen_voxel_fraction": volume.voxel_fraction,
+                    "specimen_volume_nm3": volume.volume_nm3, "interface_area_nm2": area}

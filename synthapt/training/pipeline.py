@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from synthapt.data import APTDataset
+from synthapt.data import PRECIPITATE, APTDataset
 from synthapt.scoring.labels import label_scores
 from synthapt.segmentation.edge import segment
 from synthapt.segmentation.element import block_counts, choose_element
@@ -62,4 +62,4 @@ def segment_scores(dataset: APTDataset, detector_name: str, refine: float, detec
     seg_params = SegmentParams(detector=detector_name if detector is None else "canny", refine=refine, **params)
     result = segment(dataset, seg_params, detector=detector)
     scores = label_scores(result.labels, dataset.truth.phase)
-    return {**scores, "interface_found": bool(result.voxel_labels.any()), "message": result.message}
+    return {**scores, "interface_found": bool((result.voxel_labels == PRECIPITATE).any()), "message": result.message}
