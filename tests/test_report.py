@@ -256,3 +256,29 @@ def test_not_a_result(tmp_path):
         load_results(tmp_path / "bad.json")
     (tmp_path / "ok.json").write_text('{"name": "a", "scores": {"m": {"accuracy": 1.0}}}')
     assert [c.name for c in load_results(tmp_path)] == ["a"]  # unreadable JSON skipped
+
+
+def test_method_order_and_paired_colours(tmp_path):
+    """Ceilings first; "<m>-edge" in the light shade of <m>'s colour; many methods wrap into rows."""
+    import struct
+
+    from synthapt.report import figures as rf
+    from synthapt.report.results import CaseResult
+    from synthapt.segmentation.params import UNREFINED_SUFFIX
+
+    case = CaseResult({"scores": {"bayes": {}, "canny": {}, "canny-edge": {}, "hed": {}, "oracle": {},
+                                  "truth-mesh": {}}})
+    assert list(case.scores) == ["oracle", "bayes", "truth-mesh", "canny", "canny-edge", "hed"]
+    assert rf.UNREFINED_SUFFIX == UNREFINED_SUFFIX
+    colors = rf.method_colors(["hed", "canny", "hed-edge", "iso-auto", "canny-edge"])
+    tab20 = rf.plt.get_cmap("tab20").colors
+    assert (colors["hed"], colors["hed-edge"]) == (tab20[0], tab20[1])
+    assert (colors["canny"], colors["canny-edge"]) == (tab20[2], tab20[3])
+    assert colors["iso-auto"] == tab20[4]
+    names = ["hed", "hed-edge", "canny", "canny-edge", "sobel", "sobel-edge", "iso-auto", "iso-Al-15"]
+    positions = np.random.default_rng(0).uniform(0, 4, (400, 3))
+    truth = (positions[:, 2] > 2).astype(np.int8)
+    path = rf.label_maps(positions, truth, {n: truth for n in names}, tmp_path / "labels.png")
+    width, height = struct.unpack(">II", path.read_bytes()[16:24])  # PNG IHDR
+    # 9 panels (truth + 8 methods): 5 columns of 3.4 in, 2 rows of 3.6 in, at DPI 90
+    assert (width, height) == (round(5 * 3.4 * rf.DPI), round(2 * 3.6 * rf.DPI))

@@ -31,7 +31,7 @@ def suite(**changes):
 
 def test_paper_suite_is_the_full_grid():
     paper = load_suite("paper")  # built-in name resolves to synthapt/suites/paper.toml
-    assert paper.version == 2 and paper.name == "paper"
+    assert paper.version == 3 and paper.name == "paper"
     assert len(paper.cases) == 27
     assert len({c.hash for c in paper.cases}) == 27
     geometries = {c.case.simulation.structure.geometry["kind"] for c in paper.cases}
@@ -49,12 +49,16 @@ def test_paper_suite_is_the_full_grid():
     assert {c.case.seed for c in paper.cases} == {2024}
     assert {c.case.simulation.seed for c in paper.cases} == {2024}
     assert paper.cases[0].case.segmentation.method_names == (
-        "hed", "canny", "iso-Al-10", "iso-Al-15", "iso-Al-20")
+        "hed", "canny", "sobel", "hed-edge", "canny-edge", "sobel-edge", "iso-auto",
+        "iso-Al-10", "iso-Al-15", "iso-Al-20")
 
 
 def test_quick_suite_is_small():
     quick = load_suite(SUITES / "quick.toml")
+    assert quick.version == 3
     assert [c.labels["geometry"] for c in quick.cases] == ["layered", "isolated"]
+    assert quick.cases[0].case.segmentation.method_names == (
+        "hed", "canny", "sobel", "hed-edge", "canny-edge", "sobel-edge", "iso-auto", "iso-Al-15")
     for sc in quick.cases:
         assert max(sc.case.simulation.structure.box) <= 6.0
         assert sc.case.simulation.md.steps <= 500
@@ -102,7 +106,10 @@ def test_list_axis_and_table_axis_multiply():
     ({"base": {**BASE, "emulation": {"instrument": "leap9000"}}},
      "base.emulation.instrument: unknown instrument 'leap9000'"),
     ({"base": {**BASE, "segmentation": {"methods": ["hde"]}}},
-     "base.segmentation.methods: unknown method 'hde'"),
+     "base.segmentation.methods: unknown method 'hde' (known: hed, canny, sobel, learned, hed-edge, "
+     "canny-edge, sobel-edge, learned-edge, iso-auto; fixed iso values go in iso_values)"),
+    ({"base": {**BASE, "segmentation": {"methods": ["iso"]}}},
+     "base.segmentation.methods: unknown method 'iso'"),
     ({"base": {**BASE, "segmentation": {"iso_values": [150.0]}}},
      "base.segmentation.iso_values: 150.0 at.% is not in (0, 100)"),
     ({"base": {**BASE, "simulation": {**BASE["simulation"], "md": {"steps": -1}}}},

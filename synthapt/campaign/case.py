@@ -27,7 +27,7 @@ import numpy as np
 
 from synthapt.apt import EmulationParams, emulate
 from synthapt.config import config_hash, seed_stream, to_dict
-from synthapt.edges.detectors import torch_threads
+from synthapt.edges.detectors import CachedDetector, torch_threads
 from synthapt.errors import ConfigError, SynthaptError
 from synthapt.io.atomic import atomic_output
 from synthapt.io.epos import write_epos
@@ -42,9 +42,14 @@ from synthapt.scoring.ceilings import REFERENCES, with_excess_error
 from synthapt.scoring.metrics import ScoreParams
 from synthapt.scoring.record import CaseRecord, profile_from_dict
 from synthapt.scoring.score import truth_profile_of_dataset
+from synthapt.segmentation.edge import make_detector
 from synthapt.segmentation.methods import method_params, run_method
-from synthapt.segmentation.params import EDGE_METHODS, SegmentParams
+from synthapt.segmentation.params import METHOD_NAMES, SegmentParams, detector_of
 from synthapt.segmentation.result import write_segmentation
+
+PLAN_METHODS = tuple(name for name in METHOD_NAMES if name != "iso")
+"""Methods a plan lists by name; fixed-value iso-surfaces come from ``iso_values``."""
+
 RESULT_FILE = "result.json"
 TIMINGS_FILE = "timings.json"
 CASE_FILE = "case.json"
@@ -55,7 +60,8 @@ SPECIMEN_DIR = "specimens"
 class SegmentationPlan:
     """The segmentation methods a case scores.
 
-    methods: edge methods of ``synthapt.segmentation.methods`` ("hed", "canny", "sobel", "learned").
+    methods: methods of ``synthapt.segmentation.methods`` other than "iso": edge methods ("hed",
+        "canny", "sobel", "learned"), their unrefined variants ("hed-edge", ...), "iso-auto".
     iso_values: iso-concentration baselines, at.% of ``iso_element`` (one method each).
     iso_element: the partitioning element of the iso-surfaces (e.g. "Al").
     params: ``SegmentParams`` shared by the edge methods (voxel size nm, delocalization nm, ...).
@@ -78,9 +84,9 @@ class SegmentationPlan:
                               f"(known: {', '.join(REFERENCES)})")
         object.__setattr__(self, "iso_values", tuple(float(v) for v in self.iso_values))
         for name in self.methods:
-            if name not in EDGE_METHODS:
+            if name not in PLAN_METHODS:
                 raise ConfigError(f"segmentation.methods: unknown method {name!r} "
-                                  f"(known: {', '.join(EDGE_METHODS)})")
+                                  f"(known: {', '.join(PLAN_METHODS)}; fixed iso values go in iso_values)")
         if len(set(self.methods)) != len(self.methods):
             raise ConfigError(f"segmentation.methods: repeated method in {list(self.methods)}")
         for value in self.iso_values:
@@ -95,7 +101,7 @@ class SegmentationPlan:
 
     @property
     def method_names(self) -> tuple[str, ...]:
-        """Result names in run order: the edge methods, then ``iso-<element>-<value>``."""
+        """Result names in run order: ``methods``, then ``iso-<element>-<value>``."""
         return self.methods + tuple(iso_method_name(self.iso_element, v) for v in self.iso_values)
 
 
@@ -235,12 +241,33 @@ def segmentation_steps(plan: SegmentationPlan, threads: int = 1) -> list[tuple[s
     """[(method name, function(dataset) -> SegmentationResult), ...] for every method of
     ``plan``, in ``plan.method_names`` order, through the method registry
     (``synthapt.segmentation.methods``); edge detectors run on ``threads`` threads. The iso
-    baselines use the voxel settings of the edge methods, so they see the same grid."""
+    baselines use the voxel settings of the edge methods, so they see the same grid.
+
+    Methods of one detector ("hed" and "hed-edge") share one ``CachedDetector``, made when the
+    first of them runs: the detector runs once per concentration image and both methods use its
+    edge field (the cache lives as long as the returned steps)."""
     shared = replace(plan.params, threads=int(threads))
+    users: dict[str, int] = {}
+    for name in plan.methods:
+        if detector_of(name) is not None:
+            users[detector_of(name)] = users.get(detector_of(name), 0) + 1
+    cached: dict[str, CachedDetector] = {}
+
+    def detector_for(params: SegmentParams) -> Any:
+        if users.get(params.detector, 0) < 2:
+            return None  # the method makes its own
+        if params.detector not in cached:
+            cached[params.detector] = CachedDetector(make_detector(params))
+        return cached[params.detector]
+
     steps: list[tuple[str, Any]] = []
     for name in plan.methods:
         params = method_params(name, shared)
-        steps.append((name, lambda dataset, name=name, params=params: run_method(name, dataset, params)))
+        if detector_of(name) is None:
+            steps.append((name, lambda dataset, name=name, params=params: run_method(name, dataset, params)))
+            continue
+        steps.append((name, lambda dataset, name=name, params=params: run_method(
+            name, dataset, params, detector=detector_for(params))))
     for value in plan.iso_values:
         params = method_params("iso", shared, iso_value=value, elements=(plan.iso_element,))
         steps.append((iso_method_name(plan.iso_element, value),

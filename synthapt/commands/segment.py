@@ -26,12 +26,15 @@ def register(app: typer.Typer) -> None:
         data: Path = typer.Argument(..., help="Dataset: synthapt .h5, or .pos/.epos/.apt (with --ranges)."),
         output: Path = typer.Option(..., "-o", "--output", help="Segmentation file to write (.h5)."),
         ranges: Optional[Path] = typer.Option(None, "--ranges", help="Range file (.rrng/.rng)."),
-        method: str = typer.Option("hed", "--method", help=f"{', '.join(METHOD_NAMES)}."),
+        method: str = typer.Option("hed", "--method", help=f"{', '.join(METHOD_NAMES)} (-edge: the "
+                                   "detector's own boundary, refine = 0; iso-auto: iso value at the "
+                                   "midpoint of the two phase compositions)."),
         element: Optional[str] = typer.Option(
             None, "--element", help="Partitioning element(s), any letter case, e.g. Al or Al+Ti "
                                     "(default: the non-trace element with the largest partitioning "
                                     "contrast over counting noise; required for iso)."),
-        iso_value: float = typer.Option(12.0, "--iso-value", help="Iso-concentration, at.% (iso)."),
+        iso_value: float = typer.Option(12.0, "--iso-value", help="Iso-concentration, at.% (iso; "
+                                                                  "iso-auto finds its own)."),
         voxel: Optional[float] = typer.Option(None, "--voxel", help="Voxel size, nm."),
         delocalization: Optional[float] = typer.Option(None, "--delocalization",
                                                        help="Gaussian delocalization sigma, nm."),

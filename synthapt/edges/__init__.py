@@ -6,6 +6,7 @@ network trained on synthetic APT data (``learned``).
 
 from synthapt.edges.detectors import (
     DETECTORS,
+    CachedDetector,
     CannyParams,
     EdgeDetector,
     HEDDetector,
@@ -21,7 +22,7 @@ from synthapt.edges.learned import EdgeUNet, load_learned, save_learned
 from synthapt.edges.weights import fetch_weights, load_hed, weights_info
 
 __all__ = [
-    "CAFFE_MEAN_BGR", "DETECTORS", "HED", "CannyParams", "EdgeDetector", "EdgeUNet", "HEDDetector",
+    "CAFFE_MEAN_BGR", "DETECTORS", "HED", "CachedDetector", "CannyParams", "EdgeDetector", "EdgeUNet", "HEDDetector",
     "HEDParams", "LearnedDetector", "LearnedParams", "load_learned", "save_learned",
     "SobelParams", "check_images", "fetch_weights", "get_detector", "grey_to_hed_input", "hed_macs",
     "load_hed", "weights_info",

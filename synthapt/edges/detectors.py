@@ -12,6 +12,7 @@ import abc
 import contextlib
 import copy
 import dataclasses
+import hashlib
 import os
 from typing import Any, Callable, ClassVar, Iterator
 
@@ -342,3 +343,22 @@ def get_detector(name: str, **options: Any) -> EdgeDetector:
         model = options.pop("model", None)
         return detector_cls(from_dict(params_cls, options, f"edges.{name}"), model=model)
     return detector_cls(from_dict(params_cls, options, f"edges.{name}"))
+
+
+class CachedDetector:
+    """Wraps a detector (anything with ``detect((B,H,W)) -> (B,H,W)``) and reuses its edge maps
+    for an identical input stack (keyed by the SHA-256 of its float32 bytes): two segmentations
+    of one concentration image that differ only after the edge field (e.g. refined and unrefined
+    boundaries) run the detector once. The cached maps are read-only."""
+
+    def __init__(self, detector: Any) -> None:
+        self.detector = detector
+        self._cache: dict[str, np.ndarray] = {}
+
+    def detect(self, images: np.ndarray) -> np.ndarray:
+        key = hashlib.sha256(np.ascontiguousarray(images, dtype=np.float32).tobytes()).hexdigest()
+        if key not in self._cache:
+            edges = np.asarray(self.detector.detect(images))
+            edges.flags.writeable = False
+            self._cache[key] = edges
+        return self._cache[key]

@@ -24,24 +24,56 @@ TRUTH_STYLE = {"color": "black", "lw": 2.0}
 DPI = 90
 
 
+MAX_COLUMNS = 5
+"""Panels per row of the per-method figures (more methods wrap onto further rows)."""
+UNREFINED_SUFFIX = "-edge"
+"""``synthapt.segmentation.params.UNREFINED_SUFFIX`` (not imported here: that module loads torch)."""
+
+
 def _save(fig, path: Path) -> Path:
     fig.savefig(path, dpi=DPI, metadata=PNG_META)
     plt.close(fig)
     return path
 
 
+def method_colors(names: list[str]) -> dict[str, tuple]:
+    """An RGB colour per method name from matplotlib's paired "tab20": one hue per method in order
+    of first appearance, the dark shade for "<m>" and the light one for its unrefined variant
+    "<m>-edge", so the two read as a pair; beyond 10 hues the colours repeat."""
+    palette = plt.get_cmap("tab20").colors
+    hues: dict[str, int] = {}
+    colors = {}
+    for name in names:
+        base = name[: -len(UNREFINED_SUFFIX)] if name.endswith(UNREFINED_SUFFIX) else name
+        hue = hues.setdefault(base, len(hues))
+        colors[name] = palette[2 * (hue % 10) + (base != name)]
+    return colors
+
+
+def _panels(n: int, width: float, height: float):
+    """(figure, the first ``n`` axes): a grid of ``n`` panels, at most ``MAX_COLUMNS`` per row,
+    each ``width`` x ``height`` inches; the unused cells of the last row are hidden."""
+    columns = max(1, min(n, MAX_COLUMNS))
+    rows = max(1, -(-n // columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(width * columns, height * rows), squeeze=False)
+    flat = list(axes.ravel())
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    return fig, flat[:n]
+
+
 def proxigram_overlay(profiles: dict[str, Profile], elements: list[str], path: Path,
                       window: float = 6.0, title: str = "") -> Path:
     """One panel per element: at.% vs signed distance (nm) for the truth and every method."""
     fig, axes = plt.subplots(1, len(elements), figsize=(4.6 * len(elements), 3.6), squeeze=False)
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colors = method_colors([name for name in profiles if name != "truth"])
     for ax, element in zip(axes[0], elements):
-        for k, (name, prof) in enumerate(profiles.items()):
+        for name, prof in profiles.items():
             if element not in prof.species_names:
                 continue
             col = prof.column(element)
             ok = (prof.totals > 0) & (np.abs(prof.centers) <= window)
-            style = TRUTH_STYLE if name == "truth" else {"color": colors[k % len(colors)], "lw": 1.2}
+            style = TRUTH_STYLE if name == "truth" else {"color": colors[name], "lw": 1.2}
             ax.errorbar(prof.centers[ok], prof.concentration[ok, col], yerr=prof.error[ok, col],
                         label=name, capsize=1.5, elinewidth=0.7, **style)
         ax.axvline(0.0, color="grey", lw=0.8, ls=":")
@@ -59,11 +91,12 @@ def metric_bars(scores: dict[str, dict[str, Any]], metrics: list[tuple[str, floa
                 path: Path, title: str = "") -> Path:
     """Bar chart per metric (one bar per method), with the target value as a dashed line."""
     methods = list(scores)
+    colors = method_colors(methods)
     fig, axes = plt.subplots(1, len(metrics), figsize=(2.6 * len(metrics), 3.2), squeeze=False)
     for ax, (name, target) in zip(axes[0], metrics):
         values = [np.nan if scores[m].get(name) is None else abs(float(scores[m][name]))
                   for m in methods]
-        ax.bar(range(len(methods)), np.nan_to_num(values), color="tab:blue")
+        ax.bar(range(len(methods)), np.nan_to_num(values), color=[colors[m] for m in methods])
         if target is not None:
             ax.axhline(target, color="tab:red", ls="--", lw=1)
         ax.set_xticks(range(len(methods)), methods, rotation=45, ha="right", fontsize=7)
@@ -93,9 +126,9 @@ def label_maps(positions: np.ndarray, truth_phase: np.ndarray, labels: dict[str,
     x, y = positions[keep, u], positions[keep, v]
     panels = [("truth", truth_phase[keep], None)] + [
         (name, lab[keep], lab[keep] != truth_phase[keep]) for name, lab in labels.items()]
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 3.6), squeeze=False)
+    fig, axes = _panels(len(panels), 3.4, 3.6)
     size = float(np.clip(2e4 / max(len(keep), 1), 0.3, 6.0))
-    for ax, (name, lab, wrong) in zip(axes[0], panels):
+    for ax, (name, lab, wrong) in zip(axes, panels):
         ax.scatter(x, y, c=np.where(lab == 1, "tab:orange", "tab:blue"), s=size, linewidths=0)
         if wrong is not None and wrong.any():
             ax.scatter(x[wrong], y[wrong], c="red", s=3 * size, linewidths=0)
@@ -132,9 +165,8 @@ def edge_slice(panels: dict[str, dict[str, Any]], path: Path, title: str = "") -
     """One panel per method: a concentration slice (``conc`` (H,W) at.%, ``conc_extent``,
     ``label``) with the detected edge probability (``edges`` (H,W) in [0,1], ``edge_extent``)
     drawn in red with opacity = probability."""
-    n = max(1, len(panels))
-    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.8), squeeze=False)
-    for ax, (name, panel) in zip(axes[0], panels.items()):
+    fig, axes = _panels(max(1, len(panels)), 4.2, 3.8)
+    for ax, (name, panel) in zip(axes, panels.items()):
         conc = panel["conc"]
         finite = conc[np.isfinite(conc)]
         lo, hi = np.percentile(finite, [2, 98]) if finite.size else (0.0, 100.0)
@@ -166,8 +198,8 @@ def label_projections(positions: np.ndarray, truth_phase: np.ndarray,
     extent = (bins[0][0], bins[0][-1], bins[1][0], bins[1][-1])
     total, _, _ = np.histogram2d(positions[keep, u], positions[keep, v], bins=bins)
     panels = [("truth", truth_phase)] + list(labels.items())
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 3.6), squeeze=False)
-    for ax, (name, lab) in zip(axes[0], panels):
+    fig, axes = _panels(len(panels), 3.4, 3.6)
+    for ax, (name, lab) in zip(axes, panels):
         inside = keep & (np.asarray(lab) == 1)
         count, _, _ = np.histogram2d(positions[inside, u], positions[inside, v], bins=bins)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -176,7 +208,7 @@ def label_projections(positions: np.ndarray, truth_phase: np.ndarray,
         ax.set_title(name, fontsize=8)
         ax.set_xlabel("xyz"[u] + " (nm)")
         ax.set_ylabel("xyz"[v] + " (nm)")
-    fig.colorbar(shown, ax=list(axes[0]), fraction=0.02, pad=0.02, label="precipitate fraction")
+    fig.colorbar(shown, ax=axes, fraction=0.02, pad=0.02, label="precipitate fraction")
     if title:
         fig.suptitle(title, fontsize=10)
     return _save(fig, path)
@@ -190,6 +222,7 @@ def campaign_overview(cases: list[tuple[str, dict[str, dict[str, Any]]]],
     for _, scores in cases:
         methods += [m for m in scores if m not in methods]
     width = 0.8 / max(1, len(methods))
+    colors = method_colors(methods)
     fig, axes = plt.subplots(len(metrics), 1, figsize=(max(6.0, 0.9 * len(cases) + 2), 2.3 * len(metrics)),
                              squeeze=False)
     x = np.arange(len(cases))
@@ -198,7 +231,7 @@ def campaign_overview(cases: list[tuple[str, dict[str, dict[str, Any]]]],
             values = [abs(float(s[method][metric])) if method in s and s[method].get(metric) is not None
                       else np.nan for _, s in cases]
             ax.bar(x + (k - (len(methods) - 1) / 2) * width, np.nan_to_num(values), width,
-                   label=method)
+                   label=method, color=colors[method])
         if target is not None:
             ax.axhline(target, color="tab:red", ls="--", lw=1)
         ax.set_ylabel(metric, fontsize=7)

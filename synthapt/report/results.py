@@ -11,6 +11,7 @@ from synthapt.data import Profile
 from synthapt.errors import FormatError, SynthaptError
 from synthapt.io.jsonio import read_json
 from synthapt.scoring.case_scores import score_files
+from synthapt.scoring.ceilings import REFERENCES
 from synthapt.scoring.record import profile_from_dict
 
 
@@ -33,7 +34,11 @@ class CaseResult:
 
     @property
     def scores(self) -> dict[str, dict[str, Any]]:
-        return self.data.get("scores", {})
+        """{method: metrics}: the ceilings first (oracle, bayes, truth-mesh), then the methods in
+        stored order (alphabetical from a JSON file, so "hed" sits beside "hed-edge")."""
+        scores = self.data.get("scores", {})
+        first = [name for name in REFERENCES if name in scores]
+        return {name: scores[name] for name in first + [m for m in scores if m not in first]}
 
     def profiles(self) -> dict[str, Profile]:
         return {name: profile_from_dict(p, f"{self.source}: profiles.{name}")

@@ -18,10 +18,29 @@ MIN_GRID = 4
 """A dataset must span at least this many voxels along every axis."""
 
 EDGE_METHODS: tuple[str, ...] = tuple(DETECTORS)
-"""Edge-detection methods: the edge detector registry's names ("hed", "canny", "sobel")."""
+"""Edge-detection methods: the edge detector registry's names ("hed", "canny", "sobel",
+"learned"), each refined near its boundary (``SegmentParams.refine``)."""
 
-METHOD_NAMES: tuple[str, ...] = (*EDGE_METHODS, "iso")
-"""Every segmentation method: the edge methods, then the iso-concentration baseline."""
+UNREFINED_SUFFIX = "-edge"
+UNREFINED_EDGE_METHODS: tuple[str, ...] = tuple(f"{name}{UNREFINED_SUFFIX}" for name in DETECTORS)
+"""The same edge pipelines with ``refine = 0``: the detector's own watershed boundary
+("hed-edge", "canny-edge", ...)."""
+
+AUTO_ISO = "iso-auto"
+"""Iso-surface at the midpoint of the two phase compositions, found without a user value."""
+
+METHOD_NAMES: tuple[str, ...] = (*EDGE_METHODS, *UNREFINED_EDGE_METHODS, "iso", AUTO_ISO)
+"""Every segmentation method: the edge methods, their unrefined variants, then the
+iso-concentration baselines (fixed value, automatic value)."""
+
+
+def detector_of(method: str) -> str | None:
+    """The edge detector behind an edge method ("hed" for "hed" and "hed-edge"), else None."""
+    if method in EDGE_METHODS:
+        return method
+    if method in UNREFINED_EDGE_METHODS:
+        return method[: -len(UNREFINED_SUFFIX)]
+    return None
 
 
 @dataclass(frozen=True)
@@ -31,7 +50,8 @@ class SegmentParams:
     voxel_size: nm. delocalization: Gaussian sigma, nm. elements: partitioning element(s) whose
     summed concentration is imaged (any letter case); empty = the non-trace element with the
     largest partitioning contrast over counting noise (``synthapt.segmentation.element``).
-    detector: "hed", "canny" or "sobel"; detector_options: extra fields of its parameter class.
+    detector: "hed", "canny", "sobel" or "learned"; detector_options: extra fields of its
+    parameter class.
     upsample, batch_size, threads: HED slice enlargement, slices per pass, torch threads.
     slice_step: run the detector on every n-th slice of each stack, interpolating in between.
     fuse: "mean" or "max" of the three slice directions. min_count: atoms per voxel (after
@@ -40,15 +60,17 @@ class SegmentParams:
     label_smoothing: Gaussian sigma (nm) of the precipitate indicator before labels/mesh.
     refine: half-width (nm) of a band around the edge-based boundary in which the indicator is
     the local composition scaled between the two phase compositions (0.5 at their mean), giving a
-    sub-voxel interface; 0 keeps the pure edge/watershed boundary.
+    sub-voxel interface; 0 keeps the pure edge/watershed boundary (the "-edge" methods). The
+    automatic iso-surface ("iso-auto") takes its phase compositions beyond this distance too.
     min_contrast (at.%), noise_factor, significance (p-value): tests of the two-phase split (see
-    ``classify_regions``). precipitate: "enriched" or "depleted" in the element(s).
+    ``classify_regions``; "iso-auto" applies the same tests to its two classes). precipitate:
+    "enriched" or "depleted" in the element(s).
     """
 
     voxel_size: float = 0.5
     delocalization: float = 0.75
     elements: tuple[str, ...] = ()
-    detector: Literal["hed", "canny", "sobel"] = "hed"
+    detector: Literal["hed", "canny", "sobel", "learned"] = "hed"
     detector_options: dict[str, Any] = field(default_factory=dict)
     upsample: float = 2.0
     batch_size: int = 8
@@ -137,8 +159,8 @@ def load_segment_params(path: Any = None, method: str = "hed", element: str | No
         data = dict(raw.get("segment", raw))
     if method not in METHOD_NAMES:
         raise ConfigError(f"--method: unknown method {method!r} ({', '.join(METHOD_NAMES)})")
-    if method != "iso":
-        data["detector"] = method
+    if detector_of(method) is not None:
+        data["detector"] = detector_of(method)
     if element:
         data["elements"] = [e.strip() for e in element.split("+") if e.strip()]
     for option, key, value, allowed in (("--voxel", "voxel_size", voxel_size, "> 0 nm, e.g. 0.5"),

@@ -140,21 +140,30 @@ def classify_regions(counts: np.ndarray, params: SegmentParams,
     return (high if params.precipitate == "enriched" else ok & ~high), info
 
 
-def refined_indicator(voxel_labels: np.ndarray, conc: np.ndarray, band_voxels: float,
-                      grid: VoxelGrid, elements: tuple[str, ...]) -> np.ndarray:
-    """Precipitate indicator (float32): the 0/1 labels, except within ``band_voxels`` of their
-    boundary, where it is (c - c_matrix) / (c_precipitate - c_matrix) clipped to [0, 1]
-    (c: delocalized concentration), so its 0.5 level sits at the mean of the two compositions."""
+def plateau_compositions(voxel_labels: np.ndarray, band_voxels: float, grid: VoxelGrid,
+                         elements: tuple[str, ...]) -> tuple[float, float, np.ndarray]:
+    """(c_matrix, c_precipitate, band): at.% of ``elements`` (raw counts) in the matrix and
+    precipitate voxels farther than ``band_voxels`` + 0.5 voxels from the boundary of the 0/1
+    ``voxel_labels`` (the plateaus; all voxels of each phase if one phase has none that far),
+    and the (nx,ny,nz) bool mask of the band around the boundary."""
     inside = voxel_labels.astype(bool)
     depth = np.where(inside, ndimage.distance_transform_edt(inside),
                      ndimage.distance_transform_edt(~inside))
     band = depth <= band_voxels + 0.5
-    # phase compositions from the voxels beyond the band (plateaus), if both phases have some
     core = np.where(band, -1, voxel_labels).astype(np.int8)
     if not ((core == MATRIX).any() and (core == PRECIPITATE).any()):
         core = voxel_labels
     comp = phase_composition(grid, elements, core)
-    c_m, c_p = comp["matrix_at_pct"], comp["precipitate_at_pct"]
+    return comp["matrix_at_pct"], comp["precipitate_at_pct"], band
+
+
+def refined_indicator(voxel_labels: np.ndarray, conc: np.ndarray, band_voxels: float,
+                      grid: VoxelGrid, elements: tuple[str, ...]) -> np.ndarray:
+    """Precipitate indicator (float32): the 0/1 labels, except within ``band_voxels`` of their
+    boundary, where it is (c - c_matrix) / (c_precipitate - c_matrix) clipped to [0, 1]
+    (c: delocalized concentration; c_matrix, c_precipitate: ``plateau_compositions``), so its
+    0.5 level sits at the mean of the two compositions."""
+    c_m, c_p, band = plateau_compositions(voxel_labels, band_voxels, grid, elements)
     indicator = voxel_labels.astype(np.float32)
     if not (np.isfinite(c_m) and np.isfinite(c_p)) or abs(c_p - c_m) < 1e-6:
         return indicator

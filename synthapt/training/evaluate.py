@@ -13,12 +13,12 @@ Every detector is run with the default segmentation (``refine = 1`` nm) and with
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any, Callable
 
 import numpy as np
 
 from synthapt.data import PRECIPITATE
+from synthapt.edges.detectors import CachedDetector
 from synthapt.errors import SynthaptError
 from synthapt.training.data import emulate_sample
 from synthapt.training.pipeline import segment_scores
@@ -61,21 +61,6 @@ def single_phase_cases() -> list[dict[str, Any]]:
                 cases.append({**_base(100 + len(cases), efficiency, {"kind": "uniform"}, box, solute, solute),
                               "name": f"uniform {solute:g} at.% {box:g} nm eff {efficiency:g}"})
     return cases
-
-
-class CachedDetector:
-    """Wraps a detector and reuses its output for an identical input stack (so the two refine
-    settings, which share the edge field, run the detector once)."""
-
-    def __init__(self, detector: Any) -> None:
-        self.detector = detector
-        self._cache: dict[str, np.ndarray] = {}
-
-    def detect(self, images: np.ndarray) -> np.ndarray:
-        key = hashlib.sha256(np.ascontiguousarray(images, dtype=np.float32).tobytes()).hexdigest()
-        if key not in self._cache:
-            self._cache[key] = self.detector.detect(images)
-        return self._cache[key]
 
 
 def evaluate(cases: list[dict[str, Any]], detectors: dict[str, Any], refines: tuple[float, ...] = REFINES,
