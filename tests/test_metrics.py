@@ -131,6 +131,19 @@ def test_boundary_caps_are_excluded():
     assert s["interface_area_excluded_fraction"] == pytest.approx(1 - 81 / 150)
 
 
+def test_mesh_over_empty_space_is_excluded_even_without_margin():
+    rng = np.random.default_rng(0)
+    ions = rng.uniform(0, 10, size=(5000, 3))
+    v, f = grid_plane_mesh(lambda y, z: np.full_like(y, 5.0))
+    # a sheet 2 nm outside the data (x in 0..10 at y = 12), as over the empty corners of a needle
+    out_v = np.array([[0.0, 12, 0], [10, 12, 0], [10, 12, 10], [0, 12, 10]])
+    out_f = np.array([[0, 1, 2], [0, 2, 3]]) + len(v)
+    mesh = (np.vstack([v, out_v]), np.vstack([f, out_f]))
+    s = interface_distance(mesh, Plane(5.0), boundary_points=ions, boundary_margin=0.0)
+    assert s["interface_distance_max"] == 0.0
+    assert s["interface_area_excluded_fraction"] == pytest.approx(100 / 200, abs=0.02)
+
+
 def test_hull_distance_box_and_large_cloud():
     rng = np.random.default_rng(1)
     cloud = rng.uniform(0, 10, size=(300_000, 3))  # > 200k: hull of a subset

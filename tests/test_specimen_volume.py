@@ -8,6 +8,7 @@ from scipy.spatial import cKDTree
 
 from segment_phantoms import needle_height, needle_phantom, phantom, slab_distance
 from synthapt.data import NO_PHASE
+from synthapt.errors import ConfigError
 from synthapt.edges.detectors import get_detector
 from synthapt.segmentation.edge import edge_field
 from synthapt.segmentation.iso import iso_segment
@@ -138,3 +139,13 @@ def test_iso_on_box_specimen_keeps_the_whole_grid():
     assert (result.voxel_labels != NO_PHASE).sum() * result.voxel_size**3 >= 0.95 * 8.0**3
     assert (result.voxel_labels == NO_PHASE).sum() * result.voxel_size**3 < grid_volume - 8.0**3
     assert result.mesh.area == pytest.approx(2 * 64.0, rel=0.1)
+
+
+def test_automatic_slice_step_keeps_every_slice_on_small_grids():
+    params = SegmentParams()
+    assert params.slice_step == 0 and params.upsample == 1.0
+    assert params.effective_slice_step((120, 120, 130)) == 1  # 1.9 M voxels
+    assert params.effective_slice_step((140, 140, 200)) == 2  # a 10 M-ion needle at 0.5 nm
+    assert SegmentParams(slice_step=3).effective_slice_step((10, 10, 10)) == 3
+    with pytest.raises(ConfigError, match="segment.slice_step"):
+        SegmentParams(slice_step=-1)

@@ -119,20 +119,21 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> floa
 
 
 def interface_distance(mesh: Any, geometry: Any, boundary_points: np.ndarray | None = None,
-                       boundary_margin: float = 1.0, subdivisions: int = 2) -> dict[str, float]:
+                       boundary_margin: float = 0.25, subdivisions: int = 2) -> dict[str, float]:
     """Distance of a recovered interface mesh (nm) from the true interface ``geometry``.
 
     The geometry's exact signed distance is evaluated on evenly spread points of every face.
-    Faces whose centre lies within ``boundary_margin`` nm of the convex hull of
-    ``boundary_points`` (the ion positions, or their ``DatasetBoundary``) are boundary caps and
-    are excluded; if that leaves nothing, the distances are NaN (area scored 0).
+    Faces whose centre lies outside the convex hull of ``boundary_points`` (the ion positions,
+    or their ``DatasetBoundary``) or within ``boundary_margin`` nm of it are boundary caps (mesh
+    over empty space, or closing a surface on the edge of the data) and are excluded; if that
+    leaves nothing, the distances are NaN (area scored 0).
     """
     vertices, faces = mesh_arrays(mesh)
     if len(faces) == 0:
         raise SynthaptError("mesh: has no triangles, no interface to score")
     points, weights, face_index = face_sample_points(vertices, faces, subdivisions)
     total_area = float(weights.sum())
-    if boundary_points is not None and boundary_margin > 0:
+    if boundary_points is not None:
         centres = vertices[faces].mean(axis=1)
         interior_face = as_boundary(boundary_points).distance(centres) >= boundary_margin
         keep = interior_face[face_index]

@@ -84,8 +84,9 @@ class ScoreParams:
         (``synthapt.spatial.profiles.plateau_composition``, as ``synthapt proxigram --plateau``).
     fit_window: the erf fit for width/shift uses bins within +-fit_window.
     min_bin_ions: profile bins with fewer ions are ignored (too noisy).
-    boundary_margin: mesh faces whose centre lies within this distance of the dataset's convex
-        hull are boundary caps and are not scored.
+    boundary_margin: mesh faces whose centre lies outside the dataset's convex hull, or within
+        this distance inside it, are boundary caps and are not scored (segmentation meshes are
+        clipped to the specimen, so they have none; a user's mesh may).
     coverage_tolerance: true interface within this distance of the mesh counts as found.
     mesh_subdivisions: each triangle is evaluated at n*n evenly spread points.
     bin_width: bin width of profiles computed here.
@@ -98,7 +99,7 @@ class ScoreParams:
     plateau: tuple[float, float] = DEFAULT_PLATEAU
     fit_window: float = 4.0
     min_bin_ions: int = 10
-    boundary_margin: float = 1.0
+    boundary_margin: float = 0.25
     coverage_tolerance: float = 0.5
     mesh_subdivisions: int = 2
     bin_width: float = 0.2

@@ -166,7 +166,7 @@ def segment(dataset: APTDataset, params: SegmentParams = SegmentParams(),
     if detector is None:
         detector = make_detector(params)
     edges = edge_field(image, detector, params.fuse, chunk=max(params.batch_size, 1) * 4,
-                       progress=progress, slice_step=params.slice_step, mask=volume.mask)
+                       progress=progress, slice_step=params.effective_slice_step(grid.shape), mask=volume.mask)
     regions = phase_regions(edges, image, params.marker_threshold, params.min_marker_voxels)
     noise = concentration_noise(grid, elements, mask)
     is_precipitate, info = classify_regions(region_counts(dataset, grid, regions, elements), params,

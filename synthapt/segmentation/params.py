@@ -14,6 +14,11 @@ from synthapt.errors import ConfigError
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): called as work advances (e.g. slices processed)."""
 
+AUTO_SLICE_STEP_VOXELS = 2_000_000
+"""Grids with more voxels than this run the edge detector on every 2nd slice when
+``SegmentParams.slice_step`` is 0 (automatic): about 10 M ions at 0.5 nm voxels. Small grids
+(small features, few voxels across a precipitate) keep every slice."""
+
 MIN_GRID = 4
 """A dataset must span at least this many voxels along every axis."""
 
@@ -53,7 +58,9 @@ class SegmentParams:
     detector: "hed", "canny", "sobel" or "learned"; detector_options: extra fields of its
     parameter class.
     upsample, batch_size, threads: HED slice enlargement, slices per pass, torch threads.
-    slice_step: run the detector on every n-th slice of each stack, interpolating in between.
+    slice_step: run the detector on every n-th slice of each stack, interpolating in between;
+        0 (default) = automatic: 1 on grids of up to ``AUTO_SLICE_STEP_VOXELS`` voxels, 2 on
+        larger ones (see ``effective_slice_step``).
     fuse: "mean" or "max" of the three slice directions. min_count: atoms per voxel (after
     delocalization) for a voxel to count as inside the specimen. marker_threshold: edge level (of
     the [0, 1] fused field) below which voxels seed regions; min_marker_voxels: smallest seed.
@@ -72,10 +79,10 @@ class SegmentParams:
     elements: tuple[str, ...] = ()
     detector: Literal["hed", "canny", "sobel", "learned"] = "hed"
     detector_options: dict[str, Any] = field(default_factory=dict)
-    upsample: float = 2.0
+    upsample: float = 1.0
     batch_size: int = 8
     threads: int = 2
-    slice_step: int = 1
+    slice_step: int = 0
     fuse: Literal["mean", "max"] = "mean"
     min_count: float = 2.0
     marker_threshold: float = 0.3
@@ -96,7 +103,7 @@ class SegmentParams:
             "voxel_size": (finite["voxel_size"] and self.voxel_size > 0, "finite and > 0 nm"),
             "delocalization": (finite["delocalization"] and self.delocalization >= 0, "finite and >= 0 nm"),
             "upsample": (1.0 <= self.upsample <= 8.0, "1 to 8"), "batch_size": (self.batch_size >= 1, ">= 1"),
-            "threads": (1 <= self.threads <= 16, "1 to 16"), "slice_step": (self.slice_step >= 1, ">= 1"),
+            "threads": (1 <= self.threads <= 16, "1 to 16"), "slice_step": (self.slice_step >= 0, ">= 0 (0 = automatic)"),
             "min_count": (finite["min_count"] and self.min_count > 0, "finite and > 0 atoms"),
             "marker_threshold": (0.0 < self.marker_threshold < 1.0, "between 0 and 1"),
             "min_marker_voxels": (self.min_marker_voxels >= 1, ">= 1"),
@@ -119,6 +126,13 @@ class SegmentParams:
     @classmethod
     def from_dict(cls, data: dict, where: str = "segment") -> SegmentParams:
         return from_dict(cls, data, where)
+
+    def effective_slice_step(self, grid_shape: tuple[int, ...]) -> int:
+        """The slice step used on a grid of ``grid_shape`` voxels: ``slice_step``, or for 0 (automatic)
+        1 up to ``AUTO_SLICE_STEP_VOXELS`` voxels and 2 above."""
+        if self.slice_step > 0:
+            return self.slice_step
+        return 1 if math.prod(grid_shape) <= AUTO_SLICE_STEP_VOXELS else 2
 
 
 @dataclass(frozen=True)
