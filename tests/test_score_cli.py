@@ -87,7 +87,8 @@ def test_perfect_npy_labels_and_mesh_json(files, tmp_path):
     s = case["scores"]["mine"]
     assert s["accuracy"] == 1.0 and s["dice"] == 1.0 and s["n_ions"] == N
     assert s["interface_distance_mean"] == pytest.approx(0.0, abs=1e-12)
-    assert s["interface_area_excluded_fraction"] == pytest.approx(0.36, abs=1e-9)  # 1 nm rim of 10 nm squares
+    # only faces centred within 0.25 nm of the data's hull, on the rim of the 10 nm squares
+    assert s["interface_area_excluded_fraction"] == pytest.approx(0.0125, abs=1e-9)
     assert set(case["profiles"]) == {"truth", "truth-mesh", "mine"}
     # the exact mesh gives (nearly) the true-interface proxigram: the floor of the profile metrics
     # (the two meshes are clipped differently at the rim, which moves a few ions between bins)
