@@ -10,9 +10,10 @@ The dataset: ions at 35 /nm^3 in a cube, 10 at.% Al matrix with a 3x3x3 lattice 
 (``synthapt.spatial.mesh.interface_mesh``). Each size runs in its own process, which first calls
 the proxigram once on a small case (1000 ions, 20 nm box: numba's import and the compiled kernels
 loaded from its disk cache, timed apart) and then times ``--repeat`` calls. The one-off compile
-(an empty numba cache) is timed in a process of its own. Peak memory: the process's peak RSS above its RSS before the timed calls (the dataset is
-made in chunks, so generating it peaks lower), and the peak of new numpy arrays (tracemalloc, in
-a separate call). Raw data = 18 bytes/ion (x, y, z, m/q float32 + int16 species).
+(an empty numba cache) is timed in a process of its own. Peak memory: the process's peak RSS
+above its RSS before the timed calls (the dataset is made in chunks, so generating it peaks
+lower), and the peak of new numpy arrays (tracemalloc, in a separate call). Raw data = 18
+bytes/ion (x, y, z, m/q float32 + int16 species).
 """
 
 from __future__ import annotations

@@ -30,7 +30,8 @@ PARALLEL = ("band_distances", "far_field", "interpolate_grid")
 SERIAL = ("bucket_triangles", "dilate_nodes")
 BLOCK = 64  # points per block of ``band_distances``
 PREFETCH = 16  # points ahead whose field lines ``interpolate_grid`` prefetches
-HELPERS = ("_prefetch_cell", "closest_on_triangle", "_nearest_face", "_ratio", "_box_d2", "_bounds_d2", "_gap", "_cell", "_cell_of")
+HELPERS = ("_prefetch_cell", "closest_on_triangle", "_nearest_face", "_ratio", "_box_d2", "_bounds_d2",
+           "_gap", "_cell", "_cell_of")
 
 
 @functools.cache
@@ -39,10 +40,13 @@ def _compile() -> SimpleNamespace:
 
     globals()["prange"] = numba.prange
     globals()["prefetch"] = _prefetch_intrinsic()
+    def plain(name):  # the Python function, also if a racing first call compiled it already
+        return getattr(globals()[name], "py_func", globals()[name])
+
     for name in HELPERS:  # the loops call these by their global names
-        globals()[name] = numba.njit(**JIT)(globals()[name])
-    loops = {name: numba.njit(parallel=True, **JIT)(globals()[name]) for name in PARALLEL}
-    loops.update({name: numba.njit(**JIT)(globals()[name]) for name in SERIAL})
+        globals()[name] = numba.njit(**JIT)(plain(name))
+    loops = {name: numba.njit(parallel=True, **JIT)(plain(name)) for name in PARALLEL}
+    loops.update({name: numba.njit(**JIT)(plain(name)) for name in SERIAL})
     return SimpleNamespace(set_num_threads=numba.set_num_threads,
                            max_threads=numba.config.NUMBA_NUM_THREADS, **loops)
 
