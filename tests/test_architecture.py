@@ -27,7 +27,7 @@ LAYERS = [
 """Top to bottom: each module imports only from its own layer or the layers above it."""
 
 HEAVY = {"torch", "lammps", "dask", "distributed", "dask_jobqueue", "h5py", "trimesh", "matplotlib",
-         "skimage", "ase", "yaml", "numba"}
+         "skimage", "ase", "yaml", "numba", "llvmlite"}
 """Third-party packages that may be imported inside a function (slow to import)."""
 
 

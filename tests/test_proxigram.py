@@ -6,8 +6,8 @@ from synthapt.data import APTDataset
 from synthapt.errors import SynthaptError
 from synthapt.ranges import Range, RangeTable
 from synthapt.spatial.mesh import Mesh, read_mesh, write_mesh
-from synthapt.spatial.mesh_distance import (closest_point_on_triangles, signed_distance_grid,
-                                            signed_distance_to_mesh)
+from synthapt.spatial.distance_grid import signed_distance_grid
+from synthapt.spatial.mesh_distance import closest_point_on_triangles, signed_distance_to_mesh
 from synthapt.spatial.profiles import plateau_composition, proxigram, write_profile_csv
 from synthapt.spatial.mesh import interface_mesh
 

@@ -4,15 +4,13 @@ and its fast grid-interpolated variant for many points."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
-from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from synthapt.errors import SynthaptError
 from synthapt.spatial.mesh import scatter_add
-from synthapt.spatial.voxel import bounding_box
 
 
 # Faces are wound with normals pointing out of the precipitate (``synthapt.spatial.mesh``), so the signed
@@ -78,6 +76,32 @@ def _ratio(where: np.ndarray, num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.clip(t, 0.0, 1.0)
 
 
+class FaceTable(NamedTuple):
+    """The faces of a mesh with non-zero area, in mesh order (zero-area faces are never nearest).
+
+    kept: (F,) int64 indices into ``mesh.faces``; triangles: (F, 3, 3) corners, nm;
+    feature_normals: (F, 7, 3) unit face normal and the vertex and edge pseudo-normals (feature
+    codes of ``closest_point_on_triangles``); packed: (F, 12) float64 rows a, ab = b - a,
+    ac = c - a (nm), |ab|^2, ab.ac, |ac|^2 (nm^2)."""
+
+    kept: np.ndarray
+    triangles: np.ndarray
+    feature_normals: np.ndarray
+    packed: np.ndarray
+
+
+def face_table(mesh: Any) -> FaceTable:
+    """``FaceTable`` of ``mesh``; SynthaptError if every face has zero area."""
+    normals = _pseudo_normals(mesh.vertices, mesh.faces)  # (F, 7, 3)
+    kept = np.flatnonzero(np.linalg.norm(normals[:, _FACE], axis=1) > 0)
+    if kept.size == 0:
+        raise SynthaptError("mesh: all faces have zero area")
+    tri = mesh.triangles[kept]
+    ab, ac = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
+    gram = [np.einsum("ij,ij->i", ab, ab), np.einsum("ij,ij->i", ab, ac), np.einsum("ij,ij->i", ac, ac)]
+    return FaceTable(kept, tri, normals[kept], np.column_stack([tri[:, 0], ab, ac, *gram]))
+
+
 class MeshDistance:
     """Signed distance (nm, positive inside the precipitate) of points to a ``Mesh``.
 
@@ -93,25 +117,19 @@ class MeshDistance:
     def __init__(self, mesh: Any, candidates: int = 8, workers: int = 2, wide_check: bool = True) -> None:
         self.mesh = mesh
         self.workers = workers
-        normals = _pseudo_normals(mesh.vertices, mesh.faces)  # (F, 7, 3)
-        keep = np.linalg.norm(normals[:, _FACE], axis=1) > 0  # zero-area faces are never nearest
-        if not keep.any():
-            raise SynthaptError("mesh: all faces have zero area")
-        tri = mesh.triangles[keep]
+        faces = face_table(mesh)
+        tri = faces.triangles
         # mesh face index -> index among the kept faces (-1 for zero-area faces)
         self.face_index = np.full(mesh.n_faces, -1, dtype=np.int64)
-        self.face_index[keep] = np.arange(int(keep.sum()))
+        self.face_index[faces.kept] = np.arange(len(faces.kept))
         self.a, self.b, self.c = (np.ascontiguousarray(tri[:, i]) for i in range(3))
         self.k = max(1, min(int(candidates), len(tri)))
         centroids = tri.mean(axis=1)
         self.tree = cKDTree(centroids, leafsize=32)  # ~10 % faster queries than the default 16
-        self.feature_normals = normals[keep]
+        self.feature_normals = faces.feature_normals
         self.max_rounds = 8
         self.wide_check = wide_check
-        # per-face a, ab, ac and Gram terms, packed for one gather in ``_best``'s screen
-        ab, ac = self.b - self.a, self.c - self.a
-        gram = [np.einsum("ij,ij->i", ab, ab), np.einsum("ij,ij->i", ab, ac), np.einsum("ij,ij->i", ac, ac)]
-        self.packed = np.column_stack([self.a, ab, ac, *gram])  # (F, 12)
+        self.packed = faces.packed
 
     def _best(self, p: np.ndarray, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Best of (P, K) candidate faces: face (P,), closest point (P,3), feature (P,), dist^2 (P,).
@@ -257,105 +275,3 @@ def signed_distance_to_mesh(points: np.ndarray, mesh: Any, candidates: int = 8,
     edge or a vertex, from the angle-weighted pseudo-normal there.
     """
     return MeshDistance(mesh, candidates, workers)(points, progress=progress)
-
-
-def mesh_distance_field(mesh: Any, lo: np.ndarray, hi: np.ndarray, spacing: float = 0.5,
-                        band: float = 1.5, workers: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    """Signed distance (nm, positive inside) to ``mesh`` on the nodes of a grid spanning the box
-    [lo, hi] nm with ``spacing`` nm: exact (``MeshDistance`` walk from the nearest centroid's face,
-    no wide check: rare nodes end one face short, by up to 0.014 nm in the 10 M-ion benchmark)
-    at nodes within ``band`` nm of the surface samples (vertices, face centroids); beyond, from the closest surface point q of the
-    nearest exact node: the distance along the surface normal at q when the node lies within ~18
-    degrees of that normal (exact for planar patches), else the distance to q (an upper bound).
-    Measured errors beyond the band: median 0.01-0.02 nm, at most 0.33 nm (between particles).
-    Returns the (nx, ny, nz) float32 field and the grid origin (3,) nm (node (0,0,0))."""
-    lo = np.asarray(lo, dtype=np.float64).reshape(3) - spacing
-    hi = np.asarray(hi, dtype=np.float64).reshape(3) + spacing
-    shape = tuple(int(n) for n in np.ceil((hi - lo) / spacing).astype(np.int64) + 1)
-    if int(np.prod(shape)) > 400**3:
-        raise SynthaptError(f"proxigram: a {shape} distance grid is too large; use a larger spacing")
-    # surface samples: vertices and face centroids; the band: nodes within ``band`` of them
-    samples = np.concatenate([mesh.vertices[np.unique(mesh.faces)], mesh.triangles.mean(axis=1)])
-    node = np.clip(np.rint((samples - lo) / spacing).astype(np.int64), 0, np.array(shape) - 1)
-    off_surface = np.ones(shape, dtype=bool)
-    off_surface[node[:, 0], node[:, 1], node[:, 2]] = False
-    in_band = ndimage.distance_transform_edt(off_surface, sampling=spacing) <= band
-    del off_surface
-    band_nodes = np.argwhere(in_band)
-    field = np.empty(shape, dtype=np.float32)
-    exact = MeshDistance(mesh, workers=workers, wide_check=False)
-    # each walk starts from the face of the nearest centroid (the right particle)
-    dist, foot = exact.closest(lo + band_nodes * spacing, chunk=1 << 15)
-    field[in_band] = dist
-    if not in_band.all():
-        _far_field(field, in_band, lo, spacing, band_nodes, dist, foot)
-    return field, lo
-
-
-def _far_field(field: np.ndarray, in_band: np.ndarray, lo: np.ndarray, spacing: float,
-               band_nodes: np.ndarray, dist: np.ndarray, foot: np.ndarray) -> None:
-    """Fill ``field`` (float32, in place) at the nodes outside ``in_band`` from the closest surface
-    point (foot) of the nearest exact node: along the surface normal there (node -> foot
-    direction) when the node lies close to that normal line (flat patch: exact), else straight to
-    the foot (small, strongly curved particles; an upper bound). float32, one component at a time."""
-    far = ~in_band
-    nearest = ndimage.distance_transform_edt(far, return_distances=False, return_indices=True)
-    owner = np.full(field.shape, -1, dtype=np.int32)
-    owner[in_band] = np.arange(len(band_nodes), dtype=np.int32)
-    src = owner[tuple(ix[far] for ix in nearest)]
-    del nearest, owner
-    far_index = np.nonzero(far)
-    node_pos = (lo + band_nodes * spacing).astype(np.float32)
-    normal = node_pos - foot.astype(np.float32)
-    length = np.sqrt(np.einsum("ij,ij->i", normal, normal))
-    normal /= np.maximum(length, np.float32(1e-12))[:, None]
-    along = np.zeros(len(src), dtype=np.float32)
-    direct = np.zeros(len(src), dtype=np.float32)
-    for k in range(3):
-        offset = (lo[k] + far_index[k].astype(np.float32) * np.float32(spacing)).astype(np.float32)
-        offset -= foot[src, k].astype(np.float32)
-        along += offset * normal[src, k]
-        offset *= offset
-        direct += offset
-    del far_index
-    np.abs(along, out=along)
-    np.sqrt(direct, out=direct)
-    aligned = (length[src] > 1e-6) & (along >= np.float32(0.95) * direct)
-    value = np.where(aligned, np.minimum(along, direct), direct)
-    value *= np.sign(dist[src]).astype(np.float32)
-    field[far] = value
-
-
-def signed_distance_grid(points: np.ndarray, mesh: Any, spacing: float = 0.5, band: float = 1.5,
-                         workers: int = 2, chunk: int = 1 << 20) -> np.ndarray:
-    """(N,) signed distance (nm) of points (N, 3) nm to ``mesh``, trilinearly interpolated from
-    ``mesh_distance_field`` (fast for many points: the mesh work scales with the grid, not N)."""
-    return grid_distance(points, mesh, spacing, band, workers, chunk).astype(np.float64)
-
-
-def grid_distance(points: np.ndarray, mesh: Any, spacing: float, band: float, workers: int,
-                   chunk: int = 1 << 20) -> np.ndarray:
-    """``signed_distance_grid`` as float32 (N,) nm; chunks interpolated on ``workers`` threads."""
-    points = np.asarray(points).reshape(-1, 3)
-    out = np.empty(len(points), dtype=np.float32)
-    if len(points) == 0:
-        return out
-    p_lo, p_hi = bounding_box(points)
-    lo = np.minimum(p_lo, mesh.vertices.min(axis=0))
-    hi = np.maximum(p_hi, mesh.vertices.max(axis=0))
-    field, origin = mesh_distance_field(mesh, lo, hi, spacing, band, workers)
-    origin32, scale = origin.astype(np.float32), np.float32(1.0 / spacing)
-
-    def run(start: int) -> None:
-        coords = np.ascontiguousarray((points[start:start + chunk] - origin32).T, dtype=np.float32)
-        coords *= scale
-        ndimage.map_coordinates(field, coords, output=out[start:start + chunk], order=1, mode="nearest")
-
-    starts = range(0, len(points), chunk)
-    if workers > 1 and len(starts) > 1:
-        with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(run, starts))
-    else:
-        for start in starts:
-            run(start)
-    return out

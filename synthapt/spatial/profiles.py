@@ -16,7 +16,8 @@ import numpy as np
 from synthapt.data import APTDataset, Profile
 from synthapt.errors import SynthaptError
 from synthapt.io.atomic import atomic_output
-from synthapt.spatial.mesh_distance import grid_distance, signed_distance_to_mesh
+from synthapt.spatial.distance_grid import grid_distance
+from synthapt.spatial.mesh_distance import signed_distance_to_mesh
 from synthapt.spatial.voxel import ion_elements
 from synthapt.structures.truth import check_bin_width, profile_from_distance
 
