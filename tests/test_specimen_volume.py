@@ -9,6 +9,7 @@ from scipy.spatial import cKDTree
 from segment_phantoms import needle_height, needle_phantom, phantom, slab_distance
 from synthapt.data import NO_PHASE
 from synthapt.errors import ConfigError
+from synthapt.io.summary import format_summary, summarize_segmentation
 from synthapt.edges.detectors import get_detector
 from synthapt.segmentation.edge import edge_field
 from synthapt.segmentation.iso import iso_segment
@@ -76,6 +77,9 @@ def test_needle_mesh_area_is_the_cross_section(method, lobes):
     outside = result.voxel_labels == NO_PHASE
     assert 0.4 < outside.mean() < 0.75
     assert result.phase_composition["interface_area_nm2"] == pytest.approx(result.mesh.area)
+    summary = summarize_segmentation(result, "seg.h5")  # what `synthapt info` shows
+    assert summary["specimen_volume_nm3"] == pytest.approx(IONS / 35.0, rel=0.06)
+    assert any(line.startswith("specimen: ") for line in format_summary(summary))
 
 
 def test_clip_mesh_drops_only_faces_outside():

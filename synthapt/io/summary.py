@@ -178,6 +178,9 @@ def _segmentation_lines(s: dict[str, Any]) -> list[str]:
         lines.append(f"interface mesh: {s['mesh_area_nm2']:.1f} nm^2, {s['mesh_faces']} triangles")
     else:
         lines.append(f"interface mesh: none ({s['message'] or 'no interface found'})")
+    if s.get("specimen_volume_nm3") is not None:
+        lines.append(f"specimen: {s['specimen_volume_nm3']:.0f} nm^3, "
+                     f"{100 * s['specimen_voxel_fraction']:.1f} % of the grid's voxels (the mesh is clipped to it)")
     comp = s["phase_composition_at_pct"]
     if comp:
         lines.append(f"{'+'.join(s['elements'])} (at.%): " + ", ".join(
