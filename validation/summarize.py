@@ -25,6 +25,7 @@ METRICS = [
     ("mcc", "MCC", None, True),
     ("excess_error_dice", "excess error (Dice)", 1.15, False),
     ("interface_distance_mean", "mean dist. (nm)", 0.3, False),
+    ("interface_area_excluded_fraction", "excluded area", 0.1, False),
     ("profile_rmse", "profile RMSE (at.%)", 1.5, False),
     ("plateau_error", "plateau error (at.%)", 0.5, False),
 ]
