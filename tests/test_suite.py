@@ -6,13 +6,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from synthapt.campaign.cluster import load_slurm_options
 from synthapt.campaign.suite import load_suite, suite_from_dict
-from synthapt.campaign.case import CaseConfig, case_hash
+from synthapt.campaign.case import CaseConfig, case_hash, specimen_key
 from synthapt.config import from_dict
 from synthapt.errors import ConfigError
+from synthapt.scoring.ceilings import REFERENCES
+from synthapt.structures.build import build_geometry
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITES = ROOT / "synthapt" / "suites"
@@ -62,6 +65,45 @@ def test_quick_suite_is_small():
     for sc in quick.cases:
         assert max(sc.case.simulation.structure.box) <= 6.0
         assert sc.case.simulation.md.steps <= 500
+
+
+def test_large_suite_grid_and_sizes():
+    large = load_suite("large")
+    assert large.version == 1 and large.name == "large"
+    assert len(large.cases) == 12 and len({c.hash for c in large.cases}) == 12
+    assert [c.labels["geometry"] for c in large.cases] == (
+        ["layered"] * 4 + ["isolated"] * 4 + ["interconnected"] * 4)
+    assert large.cases[0].case.name == ("large[geometry=layered,efficiency.value=0.52,"
+                                        "resolution.lateral_sigma=0.3]")
+    settings = {(c.case.emulation.efficiency.value, c.case.emulation.resolution.lateral_sigma,
+                 c.case.emulation.resolution.depth_sigma) for c in large.cases}
+    assert settings == {(0.52, 0.3, 0.15), (0.52, 0.5, 0.15), (0.80, 0.3, 0.15), (0.80, 0.5, 0.15)}
+    # one MD run per geometry (minimization only), shared by its four instrument settings
+    assert len({specimen_key(c.case) for c in large.cases}) == 3
+    md = large.cases[0].case.simulation.md
+    assert (md.steps, md.minimize, md.min_iterations, md.quench, md.swaps) == (0, True, 50, False, False)
+    for sc in large.cases:
+        assert sc.case.simulation.structure.box == (30.0, 30.0, 30.0)
+        assert sc.case.segmentation.method_names == (
+            "hed", "canny", "sobel", "hed-edge", "canny-edge", "sobel-edge", "iso-auto",
+            "iso-Al-10", "iso-Al-15", "iso-Al-20")
+        assert sc.case.segmentation.references == (
+            ("oracle", "bayes") if sc.labels["geometry"] == "interconnected" else REFERENCES)
+    # the geometries as built in the 30 nm box: a 15 nm slab normal to the tip axis, r = 5 nm
+    # spheres filling 8 vol.%, a gyroid of 2 x 2 x 2 cells of 15 nm
+    box = np.array([30.0, 30.0, 30.0])
+    built = {sc.labels["geometry"]: build_geometry(sc.case.simulation.structure.geometry, box,
+                                                   np.random.default_rng(0))
+             for sc in large.cases}
+    slab = built["layered"]
+    assert slab.thicknesses == (15.0,) and slab.centers == (15.0,) and slab.period == 30.0
+    assert tuple(slab.unit_normal) == (0.0, 0.0, 1.0)
+    spheres = built["isolated"]
+    radii = spheres.axes_array[:, 0]
+    assert 3 <= len(radii) <= 6 and 4.0 < np.median(radii) < 6.0
+    assert spheres.volume / box.prod() == pytest.approx(0.08, abs=0.01)
+    gyroid = built["interconnected"]
+    assert gyroid.cells == (2, 2, 2) and gyroid.volume_fraction() == pytest.approx(0.35, abs=0.01)
 
 
 def test_hash_ignores_the_name_and_follows_every_value():

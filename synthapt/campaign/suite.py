@@ -62,8 +62,8 @@ class Suite:
 
 
 def load_suite(path: str | Path) -> Suite:
-    """Read a suite file (or a built-in suite name: "quick", "paper", "reconstruction"); errors
-    name the key."""
+    """Read a suite file (or a built-in suite name: "quick", "paper", "large", "reconstruction");
+    errors name the key."""
     path = Path(path)
     if not path.exists() and (BUILTIN_SUITES / f"{path}.toml").is_file():
         path = BUILTIN_SUITES / f"{path}.toml"
