@@ -22,12 +22,13 @@ from synthapt.spatial.mesh import Mesh
 class SegmentationResult:
     """Outcome of a segmentation.
 
-    labels: (M,) int8 per-ion phase (0 matrix, 1 precipitate). voxel_labels: (nx,ny,nz) int8.
+    labels: (M,) int8 per-ion phase (0 matrix, 1 precipitate). voxel_labels: (nx,ny,nz) int8:
+        0 matrix, 1 precipitate, -1 (``NO_PHASE``) outside the specimen (``synthapt.spatial.volume``).
     indicator: (nx,ny,nz) float32 smoothed precipitate indicator (labels/mesh at 0.5), or the
         concentration for iso-surfaces. edge_field: (nx,ny,nz) float32 fused edges in [0, 1]
         (None for iso-surfaces). concentration: (nx,ny,nz) float32 at.% (NaN outside the specimen).
     origin (3,) nm and voxel_size nm place the grids. mesh: interface ``Mesh`` (None if no
-    interface). method: "hed", "canny", "sobel" or "iso". elements: imaged element(s).
+    interface). method: a name of ``synthapt.segmentation.methods`` (e.g. "hed", "hed-edge", "iso"). elements: imaged element(s).
     params: the parameters as plain data. phase_composition: at.% of the element(s) in each phase.
     message: "" or why there is no interface. source: where the ions came from
     ({"dataset_path", "ranges_path"}, as recorded by ``write_segmentation``), or {}.
