@@ -348,3 +348,25 @@ def test_plane_resolved_truth_is_averaged_before_the_rmse():
     assert profile_rmse(recovered, truth, "Al", smoothing=1.0) < 4.0  # residual of 3 vs 2 planes
     assert smoothed(truth, 1.0).counts.sum() > truth.counts.sum()  # moving sums over 5 bins
     assert smoothed(truth, 0.1) is truth
+
+
+def test_true_interface_samples_are_computed_once_per_geometry_and_hull():
+    """A case scores each method on its own: the true-interface samples of one geometry over one
+    set of ions are reused (read-only), and another geometry or hull gets its own."""
+    from synthapt.scoring.mesh import _true_interface_samples, as_boundary, true_interface_samples
+    from synthapt.structures.layered import Layered
+
+    geometry = Layered(normal=(1.0, 0, 0), thicknesses=(4.0,), centers=(5.0,))
+    cloud = np.random.default_rng(3).uniform(0, 10, size=(5000, 3))
+    points, weights = true_interface_samples(geometry, cloud)
+    again = true_interface_samples(geometry, cloud)
+    assert again[0] is points and again[1] is weights
+    assert not points.flags.writeable and not weights.flags.writeable
+    fresh = _true_interface_samples(geometry, as_boundary(cloud), 1.0, 0.5, 2_000_000, 20_000)
+    np.testing.assert_array_equal(fresh[0], points)
+    assert weights.sum() == pytest.approx(2 * 8.0 * 8.0, rel=0.05)  # two faces, 1 nm margin
+    moved = Layered(normal=(1.0, 0, 0), thicknesses=(4.0,), centers=(4.0,))
+    other = true_interface_samples(moved, cloud)[0]
+    assert np.abs(np.sort(np.unique(np.round(other[:, 0], 6))) - [2.0, 6.0]).max() < 1e-6
+    smaller = true_interface_samples(geometry, cloud[cloud[:, 1] < 6])[1]
+    assert smaller.sum() < 0.7 * weights.sum()

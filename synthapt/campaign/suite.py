@@ -62,7 +62,7 @@ class Suite:
 
 
 def load_suite(path: str | Path) -> Suite:
-    """Read a suite file (or a built-in suite name: "quick", "paper", "large", "reconstruction");
+    """Read a suite file (or a built-in suite name: "quick", "paper", "large", "heldout", "reconstruction");
     errors name the key."""
     path = Path(path)
     if not path.exists() and (BUILTIN_SUITES / f"{path}.toml").is_file():

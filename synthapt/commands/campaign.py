@@ -20,7 +20,7 @@ from synthapt.io.atomic import check_output_folder
 campaign_app = typer.Typer(help="Validation campaigns: run a suite of cases through Dask.",
                            no_args_is_help=True)
 
-SUITE_HELP = "Suite file (TOML) or a built-in suite name: quick, paper, large, reconstruction."
+SUITE_HELP = "Suite file (TOML) or a built-in suite name: quick, paper, large, heldout, reconstruction."
 CLUSTER_HELP = "Where cases run: 'local' (Dask LocalCluster) or 'slurm' (dask-jobqueue)."
 
 

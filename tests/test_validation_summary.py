@@ -1,0 +1,52 @@
+"""validation/summarize.py: the README tables are computed from a campaign's results, not typed."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "validation" / "summarize.py"
+
+
+@pytest.fixture(scope="module")
+def summarize():
+    spec = importlib.util.spec_from_file_location("summarize", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _record(geometry: str, efficiency: float, bayes: float, accuracies: dict[str, float]) -> dict:
+    scores = {"bayes": {"accuracy": bayes, "excess_error": 1.0}}
+    for method, acc in accuracies.items():
+        scores[method] = {"accuracy": acc, "excess_error": (1 - acc) / (1 - bayes)}
+    return {"name": f"s[geometry={geometry},efficiency.value={efficiency}]", "scores": scores,
+            "config": {"simulation": {"structure": {"geometry": {"kind": "isolated"}}}}}
+
+
+def test_grid_labels_come_from_the_case_name(summarize):
+    record = _record("slab-spheres", 0.37, 0.99, {})
+    assert summarize.grid_labels(record) == {"geometry": "slab-spheres", "efficiency.value": "0.37"}
+    record["name"] = "plain"
+    assert summarize.grid_labels(record) == {"geometry": "isolated"}
+
+
+def test_compact_table_means_and_excess_ranges(summarize):
+    results = [_record("slab", 0.37, 0.99, {"hed": 0.98, "canny": 0.985}),
+               _record("slab", 0.52, 0.98, {"hed": 0.97, "canny": 0.975})]
+    lines = summarize.compact_table(results).splitlines()
+    assert lines[0] == "| geometry (cases) | Bayes | hed | canny |"
+    # Bayes mean 0.985; hed accuracy mean 0.975, excess 2.0 and 1.5; canny 0.980, 1.5 and 1.25
+    assert lines[2] == "| slab (2) | 0.985 | 0.975 [1.50-2.00] | 0.980 [1.25-1.50] |"
+
+
+def test_cases_table_bolds_the_best_method_and_averages(summarize):
+    results = [_record("slab", 0.37, 0.99, {"hed": 0.98, "canny": 0.985}),
+               _record("slab", 0.52, 0.98, {"hed": 0.97, "canny": 0.96})]
+    lines = summarize.cases_table(results).splitlines()
+    assert lines[0] == "| case | Bayes accuracy | hed | canny |"
+    assert lines[2] == "| 0.37 | 0.9900 | 2.00 | **1.50** |"
+    assert lines[3] == "| 0.52 | 0.9800 | **1.50** | 2.00 |"
+    assert lines[4] == "| **mean** | | 1.75 | 1.75 |"
