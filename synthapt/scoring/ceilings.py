@@ -24,6 +24,7 @@ from synthapt.apt.ceilings import bayes_labels, oracle_labels, resolution_model
 from synthapt.data import APTDataset
 from synthapt.errors import SynthaptError
 from synthapt.spatial.mesh import Mesh, interface_mesh
+from synthapt.structures.geometry import signed_distance_grid
 
 REFERENCES = ("oracle", "bayes", "truth-mesh")
 """Names of the reference methods, in report order."""
@@ -86,8 +87,7 @@ def truth_mesh(dataset: APTDataset, spacing: float = TRUTH_MESH_SPACING) -> Mesh
     spacing = max(spacing, (volume / TRUTH_MESH_MAX_VOXELS) ** (1 / 3))
     shape = np.maximum(np.ceil((hi - lo) / spacing).astype(int) + 1, 2)
     axes = [lo[a] + spacing * (np.arange(shape[a]) + 0.5) - 0.5 * spacing for a in range(3)]
-    grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
-    sdf = dataset.truth.geometry.signed_distance(grid).reshape(tuple(shape)).astype(np.float32)
+    sdf = signed_distance_grid(dataset.truth.geometry, axes).astype(np.float32)
     mesh = interface_mesh(sdf, lo - 0.5 * spacing, spacing, level=0.0, enriched_inside=True)
     if mesh is None:
         return None

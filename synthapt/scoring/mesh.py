@@ -20,6 +20,7 @@ from scipy.spatial import ConvexHull, QhullError
 from synthapt.errors import SynthaptError
 from synthapt.spatial.mesh import Mesh
 from synthapt.spatial.mesh_distance import signed_distance_to_mesh
+from synthapt.structures.geometry import signed_distance_grid
 
 
 def mesh_arrays(mesh: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -209,8 +210,7 @@ def _true_interface_samples(geometry: Any, boundary: DatasetBoundary, margin: fl
     lo, hi = boundary.lower, boundary.upper
     spacing = max(spacing, float(np.prod(hi - lo) / max_grid) ** (1 / 3))
     axes = [np.arange(a, b + spacing, spacing) for a, b in zip(lo, hi)]
-    nodes = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
-    sdf = np.asarray(geometry.signed_distance(nodes), dtype=np.float64).reshape([len(a) for a in axes])
+    sdf = signed_distance_grid(geometry, axes)
     if sdf.min() > 0 or sdf.max() < 0:
         return np.zeros((0, 3)), np.zeros(0)
     vertices, faces, _, _ = marching_cubes(sdf, 0.0, spacing=(spacing,) * 3)
