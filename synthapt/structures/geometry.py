@@ -91,7 +91,7 @@ GRID_CHUNK = 1_000_000
 """Grid nodes per evaluation in ``signed_distance_grid`` (bounds the temporaries)."""
 
 
-def signed_distance_grid(geometry: Geometry, axes: list[np.ndarray]) -> np.ndarray:
+def signed_distance_grid(geometry: Any, axes: list[np.ndarray]) -> np.ndarray:
     """Signed distance (nm) of ``geometry`` at the nodes of the grid spanned by ``axes`` (three
     1-D arrays of node coordinates, nm): an array of shape (len(axes[0]), len(axes[1]),
     len(axes[2])).
@@ -110,7 +110,8 @@ def signed_distance_grid(geometry: Geometry, axes: list[np.ndarray]) -> np.ndarr
         return np.stack([f[index] for f in flat], axis=1).astype(np.float64)
 
     n = int(np.prod(shape))
-    cheap = type(geometry).signed_estimate is not Geometry.signed_estimate
+    estimate = getattr(type(geometry), "signed_estimate", Geometry.signed_estimate)
+    cheap = estimate is not Geometry.signed_estimate  # any object with signed_distance will do
     evaluate = geometry.signed_estimate if cheap else geometry.signed_distance
     sdf = np.empty(n, dtype=np.float64)
     for start in range(0, n, GRID_CHUNK):
