@@ -53,11 +53,19 @@ def grid_labels(record: dict) -> dict[str, str]:
     return labels
 
 
+FAMILIES = ("learned", "hed", "canny", "sobel", "iso-auto")
+"""Column order after the references: each detector refined, then its ``-edge`` variant, then
+iso-auto and the fixed iso values."""
+
+
 def _method_order(results: list[dict]) -> list[str]:
     methods = [m for m in REFERENCES if any(m in r["scores"] for r in results)]
-    for record in results:
-        methods += [m for m in record["scores"] if m not in methods]
-    return methods
+    others = {m for r in results for m in r["scores"] if m not in REFERENCES}
+
+    def key(method: str) -> tuple:
+        base = method.removesuffix("-edge")
+        return (FAMILIES.index(base) if base in FAMILIES else len(FAMILIES), method != base, method)
+    return methods + sorted(others, key=key)
 
 
 def _excess(scores: dict) -> float:
