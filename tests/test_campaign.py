@@ -239,9 +239,10 @@ def test_generate_writes_datasets_and_checksummed_manifest(tmp_path):
         assert not list((out / sc.hash).glob("seg_*"))  # no segmentation
 
 
-def test_a_failing_case_does_not_stop_the_others(tmp_path):
+def test_a_failing_case_does_not_stop_the_others(tmp_path, capfd):
     """A case that fails at run time (every ion lost to a 0.002 % detection efficiency) is
-    reported after the others finished; a rerun retries only that case."""
+    reported after the others finished, as one message and no worker traceback; a rerun
+    retries only that case."""
     from synthapt.errors import SynthaptError
 
     suite_file = tmp_path / "failing.toml"
@@ -256,6 +257,8 @@ def test_a_failing_case_does_not_stop_the_others(tmp_path):
     assert str(info.value).startswith("1 of 2 cases failed")
     assert str(info.value).endswith(f"{suite.cases[0].case.name}: emulation: no ions left after "
                                     "the efficiency stage")
+    printed = capfd.readouterr().err
+    assert "Traceback" not in printed and "Compute Failed" not in printed
     assert not (out / suite.cases[0].hash / "result.json").exists()
     good = out / suite.cases[1].hash / "result.json"
     assert good.is_file()

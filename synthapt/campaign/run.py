@@ -147,14 +147,17 @@ def _execute(suite: Suite, out: Path, task: Callable, marker: str, cluster: str,
             n_workers = min(len(todo), workers or max(1, (os.cpu_count() or 1) // max(1, threads)))
         with _environ_restored(), make_cluster(cluster, n_workers, threads, slurm) as cluster_, \
                 Client(cluster_) as client:
-            futures = {client.submit(task, sc.case, str(out), threads, key=f"{what}-{sc.hash}",
-                                     pure=False, retries=0): sc for sc in todo}
+            futures = {client.submit(_run_guarded, task, sc.case, str(out), threads,
+                                     key=f"{what}-{sc.hash}", pure=False, retries=0): sc
+                       for sc in todo}
             for future in as_completed(futures):
                 sc = futures[future]
                 try:
-                    future.result()
+                    message = future.result()
                 except Exception as exc:  # noqa: BLE001 - one failed case must not stop the rest
-                    failures[sc.case.name] = _one_line(exc)
+                    message = _one_line(exc)
+                if message is not None:
+                    failures[sc.case.name] = message
                 if bar is not None:
                     progress.advance(bar)
     results = [read_json(out / sc.hash / marker) for sc in suite.cases
@@ -201,6 +204,18 @@ def _distinct_simulations_first(cases: list) -> list:
         group.setdefault(key, len(group))
         keys.append((not first, group[key], i))
     return [cases[k[2]] for k in sorted(keys)]
+
+
+def _run_guarded(task: Callable, case: Any, out: str, threads: int) -> str | None:
+    """``task(case, out, threads)`` on a worker: None when it finishes, the one-line message of a
+    ``SynthaptError`` (bad input found only at run time, e.g. particles that do not fit the box
+    once it is rounded to whole lattice cells) instead of a worker-log traceback. Any other
+    exception is a bug and is raised, with its traceback in the worker log."""
+    try:
+        task(case, out, threads)
+    except SynthaptError as exc:
+        return _one_line(exc)
+    return None
 
 
 def _one_line(exc: BaseException) -> str:
