@@ -219,3 +219,30 @@ def test_signed_distance_grid_gives_the_exact_marching_cubes_surface():
     slab = Layered(normal=(0.0, 0.0, 1.0), thicknesses=(2.0,), centers=(2.0,))  # exact everywhere
     np.testing.assert_array_equal(signed_distance_grid(slab, axes),
                                   slab.signed_distance(nodes).reshape(fast.shape))
+
+
+def test_ellipsoid_signed_estimate_has_the_exact_sign_and_surface():
+    """Ellipsoids: the first-order estimate is positive exactly inside, zero on the surface, and
+    the grid distance built on it gives the marching-cubes surface of the exact distance."""
+    from skimage.measure import marching_cubes
+
+    from synthapt.structures import signed_distance_grid
+    from synthapt.structures.isolated import Particles
+
+    particles = Particles(((2.0, 2.0, 2.0), (5.5, 5.0, 4.5)), ((1.8, 1.2, 0.8), (1.0, 1.5, 0.8)),
+                          (8.0, 8.0, 8.0))
+    axes = [np.arange(0.1, 8.0, 0.2)] * 3
+    nodes = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+    estimate = particles.signed_estimate(nodes)
+    exact = particles.signed_distance(nodes)
+    np.testing.assert_array_equal(estimate > 0, particles.contains(nodes))
+    np.testing.assert_array_equal(estimate > 0, exact > 0)
+    on_surface = np.array([[2.0 + 1.8, 2.0, 2.0], [5.5, 5.0, 4.5 - 0.8], [2.0, 2.0 + 1.2, 2.0]])
+    np.testing.assert_allclose(particles.signed_estimate(on_surface), 0.0, atol=1e-12)
+    fast = signed_distance_grid(particles, axes)
+    (v_fast, f_fast, *_), (v_exact, f_exact, *_) = (marching_cubes(fast, 0.0),
+                                                     marching_cubes(exact.reshape(fast.shape), 0.0))
+    np.testing.assert_array_equal(f_fast, f_exact)
+    np.testing.assert_allclose(v_fast, v_exact, rtol=0, atol=1e-6)
+    spheres = Particles(((2.0, 2.0, 2.0),), ((1.5, 1.5, 1.5),), (8.0, 8.0, 8.0))  # exact and cheap
+    np.testing.assert_array_equal(spheres.signed_estimate(nodes), spheres.signed_distance(nodes))

@@ -146,6 +146,25 @@ class Particles(Geometry):
             inside[near] |= np.einsum("ij,ij->i", delta, delta) < 1.0
         return inside
 
+    def signed_estimate(self, points: np.ndarray) -> np.ndarray:
+        """(K,) nm: the exact distance for spheres (cheap); for ellipsoids the largest first-order
+        distance ``(1 - r) r / |x / a^2|`` over the particles (``r = |x / a|``, x from the centre),
+        exact on the surface and positive exactly inside, like ``contains``."""
+        axes = self.axes_array
+        if np.all(axes == axes[:, :1]):
+            return self.signed_distance(points)
+        pts = as_points(points)
+        box = None if self.box is None else np.asarray(self.box)
+        best = np.full(len(pts), -np.inf)
+        for centre, semi in zip(self.center_array, axes):
+            delta = minimum_image(pts - centre, box)
+            r = np.linalg.norm(delta / semi, axis=1)
+            grad = np.linalg.norm(delta / semi**2, axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                estimate = np.where(grad > 0, (1.0 - r) * r / grad, semi.min())
+            best = np.maximum(best, estimate)
+        return best
+
     def scaled(self, factor: float) -> Particles:
         return Particles(tuple(tuple(v * factor for v in c) for c in self.centers),
                          tuple(tuple(v * factor for v in a) for a in self.semi_axes),
