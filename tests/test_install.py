@@ -39,7 +39,7 @@ def test_wheel_carries_package_data_and_licence(wheel):
     templates = {p.name for p in (REPO / "synthapt" / "md" / "templates").glob("*.in")}
     assert templates >= {"system.in", "minimize.in", "anneal.in", "swap.in", "run.in", "quench.in"}
     assert {f"synthapt/md/templates/{t}" for t in templates} <= names
-    assert {"synthapt/suites/quick.toml", "synthapt/suites/paper.toml", "synthapt/suites/large.toml"} <= names
+    assert {f"synthapt/suites/{name}.toml" for name in ("quick", "paper", "large", "heldout")} <= names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert not any(n.startswith(("tests/", "md_inputs/", "validation/")) for n in names)
 

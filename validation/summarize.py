@@ -21,7 +21,8 @@ import math
 from collections import defaultdict
 from pathlib import Path
 
-REFERENCES = ("oracle", "bayes", "truth-mesh")
+from synthapt.scoring.ceilings import REFERENCES
+
 
 # metric, label, target, True if higher is better (targets from the project's design)
 METRICS = [
@@ -42,15 +43,19 @@ def _finite(values: list) -> list[float]:
 
 
 def grid_labels(record: dict) -> dict[str, str]:
-    """The grid labels of a case from its name, e.g. ``paper[geometry=layered,efficiency.value=0.37]``
-    -> {"geometry": "layered", "efficiency.value": "0.37"}; the geometry kind of its config if the
-    name carries no ``geometry`` label."""
-    name = record.get("name", "")
-    labels = {}
-    if "[" in name and name.endswith("]"):
-        labels = dict(part.split("=", 1) for part in name[name.index("[") + 1:-1].split(",") if "=" in part)
+    """The grid labels of a case (``labels``, from the campaign's ``campaign.json``, see
+    ``with_labels``), e.g. {"geometry": "layered", "efficiency.value": "0.37"}; the geometry kind
+    of its config stands in for a missing ``geometry`` label."""
+    labels = dict(record.get("labels") or {})
     labels.setdefault("geometry", record["config"]["simulation"]["structure"]["geometry"]["kind"])
     return labels
+
+
+def with_labels(results: list[dict], campaign: dict) -> list[dict]:
+    """Copies of the ``results`` records, each with the ``labels`` that ``campaign`` (the
+    contents of ``campaign.json``) lists for its hash."""
+    by_hash = {case["hash"]: case.get("labels", {}) for case in campaign.get("cases", [])}
+    return [{**record, "labels": by_hash.get(record.get("hash"), {})} for record in results]
 
 
 FAMILIES = ("learned", "hed", "canny", "sobel", "iso-auto")
@@ -97,7 +102,8 @@ def cases_table(results: list[dict]) -> str:
     """Markdown: one row per case, the excess error of every method (best non-reference in bold),
     and a last row with the mean over the cases."""
     methods = [m for m in _method_order(results) if m != "bayes"]
-    varying = [k for k in grid_labels(results[0]) if len({grid_labels(r).get(k) for r in results}) > 1]
+    varying = sorted((k for k in grid_labels(results[0]) if len({grid_labels(r).get(k) for r in results}) > 1),
+                     key=lambda k: k != "geometry")  # geometry first, then the grid keys in order
     lines = ["| case | Bayes accuracy | " + " | ".join(methods) + " |",
              "|---|---|" + "---|" * len(methods)]
     columns: dict[str, list[float]] = defaultdict(list)
@@ -161,13 +167,15 @@ def main() -> None:
                              "README table; cases: excess error per case")
     args = parser.parse_args()
     data = json.loads((args.campaign / "results.json").read_text())
+    index = args.campaign / "campaign.json"
+    results = with_labels(data["results"], json.loads(index.read_text()) if index.is_file() else {})
     if args.table != "full":
-        print((compact_table if args.table == "compact" else cases_table)(data["results"]))
+        print((compact_table if args.table == "compact" else cases_table)(results))
         return
     print(f"Suite `{data.get('suite', '?')}` (suite_version {data.get('suite_version', '?')}), "
           f"{len(data['results'])} cases. Each cell: mean [min-max] over the cases "
           "(cases meeting the target).\n")
-    print(summarize(data["results"]))
+    print(summarize(results))
 
 
 if __name__ == "__main__":
