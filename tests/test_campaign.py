@@ -309,3 +309,21 @@ def test_bad_cluster_options_are_refused_before_any_work(tmp_path, option):
     line = assert_clean_error(synthapt("campaign", "run", TINY, "--out", tmp_path / "out", *option))
     assert option[0] in line or option[0].strip("-") in line
     assert not (tmp_path / "out").exists()
+
+
+def test_a_case_failing_on_a_worker_is_one_error_line_from_the_console_script(tmp_path):
+    """Through the installed ``synthapt`` script: a case whose bad input shows only on the worker
+    (every ion lost to a 0.002 % detection efficiency) ends the run with exit 2 and one
+    ``error:`` line, no worker-log traceback."""
+    from cli_run import assert_clean_error, synthapt
+
+    suite_file = tmp_path / "failing.toml"
+    text = TINY.read_text().split("[grid.geometry.layered]")[0]
+    suite_file.write_text(text + '[grid.geometry.layered]\nsimulation.structure.geometry = '
+                          '{ kind = "layered", thicknesses = [2.0], centers = [2.0] }\n'
+                          '[grid]\n"emulation.efficiency.value" = [0.00002]\n')
+    proc = synthapt("campaign", "run", suite_file, "--out", tmp_path / "out", "--workers", "1",
+                    "--quiet", timeout=300)
+    line = assert_clean_error(proc)
+    assert line.startswith("error: 1 of 1 cases failed")
+    assert line.endswith("emulation: no ions left after the efficiency stage")
