@@ -40,6 +40,7 @@ def test_wheel_carries_package_data_and_licence(wheel):
     assert templates >= {"system.in", "minimize.in", "anneal.in", "swap.in", "run.in", "quench.in"}
     assert {f"synthapt/md/templates/{t}" for t in templates} <= names
     assert {f"synthapt/suites/{name}.toml" for name in ("quick", "paper", "large", "heldout")} <= names
+    assert {f"synthapt/edges/weights/{name}.npz" for name in ("learned_v1", "learned_phase_v1")} <= names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert not any(n.startswith(("tests/", "md_inputs/", "validation/")) for n in names)
 

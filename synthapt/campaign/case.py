@@ -23,7 +23,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from synthapt.apt import EmulationParams, emulate
 from synthapt.config import config_hash, seed_stream, to_dict
@@ -61,7 +60,8 @@ class SegmentationPlan:
     """The segmentation methods a case scores.
 
     methods: methods of ``synthapt.segmentation.methods`` other than "iso": edge methods ("hed",
-        "canny", "sobel", "learned"), their unrefined variants ("hed-edge", ...), "iso-auto".
+        "canny", "sobel", "learned"), their unrefined variants ("hed-edge", ...), "learned-phase",
+        "iso-auto".
     iso_values: iso-concentration baselines, at.% of ``iso_element`` (one method each).
     iso_element: the partitioning element of the iso-surfaces (e.g. "Al").
     params: ``SegmentParams`` shared by the edge methods (voxel size nm, delocalization nm, ...).

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import logging
 import os
 import shutil
 import sys
@@ -22,7 +21,7 @@ from typing import Any
 from synthapt.campaign.case import (CASE_FILE, RESULT_FILE, check_finished_case, generate_case,
                                     run_case, specimen_key)
 from synthapt.campaign.cluster import SlurmOptions, check_cluster_options, make_cluster
-from synthapt.campaign.results import result_rows, write_results_csv
+from synthapt.campaign.results import write_results_csv
 from synthapt.campaign.suite import Suite, load_suite
 from synthapt.errors import ConfigError, SynthaptError
 from synthapt.io.jsonio import read_json, write_json

@@ -27,7 +27,8 @@ def register(app: typer.Typer) -> None:
         output: Path = typer.Option(..., "-o", "--output", help="Segmentation file to write (.h5)."),
         ranges: Optional[Path] = typer.Option(None, "--ranges", help="Range file (.rrng/.rng)."),
         method: str = typer.Option("hed", "--method", help=f"{', '.join(METHOD_NAMES)} (-edge: the "
-                                   "detector's own boundary, refine = 0; iso-auto: iso value at the "
+                                   "detector's own boundary, refine = 0; learned-phase: a 3-D network's "
+                                   "probability of precipitate > 0.5; iso-auto: iso value at the "
                                    "midpoint of the two phase compositions)."),
         element: Optional[str] = typer.Option(
             None, "--element", help="Partitioning element(s), any letter case, e.g. Al or Al+Ti "

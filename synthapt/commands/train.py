@@ -41,19 +41,22 @@ def register(app: typer.Typer) -> None:
         data: Path = typer.Argument(..., help="Training-data folder from 'synthapt train-data'."),
         out: Path = typer.Option(..., "--out", help="New folder for model.npz (or .pt for hed-side), loss.csv/png, record.json."),
         params: Optional[Path] = typer.Option(None, "--params", help="TOML file with a 'train' table (fields of TrainParams)."),
-        network: Optional[str] = typer.Option(None, "--network", help="unet (default) or hed-side."),
+        network: Optional[str] = typer.Option(None, "--network", help="unet (default), hed-side or unet3d (the learned-phase network)."),
+        target: Optional[str] = typer.Option(None, "--target", help="edge (default: edge map) or phase (precipitate probability, unet only)."),
         steps: Optional[int] = typer.Option(None, "--steps", help="Optimiser steps."),
         seed: Optional[int] = typer.Option(None, "--seed", help="Seed of initialisation and batches."),
         device: Optional[str] = typer.Option(None, "--device", help="auto (default), cpu or cuda."),
         quiet: bool = quiet_option(),
     ) -> None:
         """Train the learned edge detector on DATA; GPU used when present."""
-        train_params = load_train_params(params, network=network, steps=steps, seed=seed, device=device)
+        train_params = load_train_params(params, network=network, target=target, steps=steps, seed=seed, device=device)
         read_index(data)
         check_new_folder(out)
         with progress_bar(quiet) as bar:
             task = bar.add_task("train", total=train_params.steps)
             record = train(data, out, train_params, progress=lambda step, total, loss: bar.update(
                 task, completed=step, description=f"train (loss {loss:.4f})"))
-        console(quiet).print(f"validation loss {record['final_val_loss']:.4f}, edge F {record['final_val_edge_f']:.3f}, "
+        score = (f"edge F {record['final_val_edge_f']:.3f}" if train_params.target == "edge"
+                 else f"phase accuracy {record['final_val_phase_accuracy']:.4f}")
+        console(quiet).print(f"validation loss {record['final_val_loss']:.4f}, {score}, "
                              f"sha256 {record['sha256']} -> {out}")

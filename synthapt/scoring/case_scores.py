@@ -22,7 +22,7 @@ import numpy as np
 
 from synthapt.config import from_dict, read_toml
 from synthapt.data import Profile
-from synthapt.errors import ConfigError, FormatError, SynthaptError
+from synthapt.errors import ConfigError, SynthaptError
 from synthapt.io.hdf5 import read_dataset
 from synthapt.io.labels import read_labels
 from synthapt.provenance import provenance

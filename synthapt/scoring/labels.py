@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from synthapt.data import MATRIX, NO_PHASE, PRECIPITATE
+from synthapt.data import NO_PHASE, PRECIPITATE
 from synthapt.errors import SynthaptError
 from synthapt.scoring.metrics import ALLOWED_LABELS
 

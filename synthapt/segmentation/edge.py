@@ -33,14 +33,13 @@ from synthapt.config import to_dict
 from synthapt.data import APTDataset
 from synthapt.edges.detectors import get_detector
 from synthapt.errors import SynthaptError
-from synthapt.segmentation.element import block_counts, choose_element
-from synthapt.segmentation.image import concentration_image
+from synthapt.segmentation.image import imaged_grid
 from synthapt.segmentation.params import Progress, SegmentParams
 from synthapt.segmentation.regions import (classify_regions, concentration_noise, finish, phase_regions,
                                            refined_indicator, region_counts)
 from synthapt.segmentation.result import SegmentationResult
-from synthapt.spatial.volume import occupied_bounds, specimen_volume
-from synthapt.spatial.voxel import fill_outside, voxelize
+from synthapt.spatial.volume import occupied_bounds
+from synthapt.spatial.voxel import fill_outside
 
 
 CROP_CONTEXT = 4
@@ -156,11 +155,9 @@ def segment(dataset: APTDataset, params: SegmentParams = SegmentParams(),
     """
     if dataset.n_ions == 0:
         raise SynthaptError("segment: the dataset has no ions")
-    grid = voxelize(dataset, params.voxel_size, params.delocalization)
-    elements, ratio, why = choose_element(block_counts(grid.counts, grid.voxel_size), grid.elements,
-                                          params.elements)
-    conc, mask, image = concentration_image(grid, elements, params.min_count)
-    volume = specimen_volume(grid.counts.sum(axis=0), grid.origin, grid.voxel_size)
+    imaged = imaged_grid(dataset, params)
+    grid, elements, conc, mask, image, volume = (imaged.grid, imaged.elements, imaged.conc, imaged.mask,
+                                                 imaged.image, imaged.volume)
     if progress is not None:
         progress("voxelize", 1, 1)
     if detector is None:
@@ -171,7 +168,7 @@ def segment(dataset: APTDataset, params: SegmentParams = SegmentParams(),
     noise = concentration_noise(grid, elements, mask)
     is_precipitate, info = classify_regions(region_counts(dataset, grid, regions, elements), params,
                                             noise)
-    info = {**info, "element_choice": why, "element_contrast_over_noise": ratio}
+    info = {**info, "element_choice": imaged.choice, "element_contrast_over_noise": imaged.contrast_over_noise}
     voxel_labels = is_precipitate[regions].astype(np.int8)
     indicator = None
     if voxel_labels.any() and params.refine > 0:

@@ -69,16 +69,13 @@ def auto_iso_segment(dataset: APTDataset, params: SegmentParams = SegmentParams(
     grid, elements, conc, mask, choice = _concentration(dataset, params.elements, params.voxel_size,
                                                         params.delocalization, params.min_count)
     filled = fill_outside(np.nan_to_num(conc), mask)
-    classes, split = _even_ion_classes(dataset, grid, elements, params.min_count)
-    counts = region_counts(dataset, grid, classes, elements)
-    is_precipitate, info = classify_regions(counts, params, concentration_noise(grid, elements, mask))
+    voxel_labels, info, split = two_phase_classes(dataset, grid, elements, mask, params)
     recorded = {"element": list(elements), "voxel_size": float(params.voxel_size),
                 "delocalization": float(params.delocalization), "min_count": float(params.min_count),
                 "refine": float(params.refine), "min_contrast": float(params.min_contrast),
                 "noise_factor": float(params.noise_factor), "significance": float(params.significance),
                 "precipitate": params.precipitate, "split_at_pct": split}
     stats = {**choice, **{k: v for k, v in info.items() if k != "reason"}}
-    voxel_labels = is_precipitate[classes].astype(np.int8)
     if voxel_labels.all() or not voxel_labels.any():
         return _one_phase(dataset, grid, elements, conc, filled, recorded, stats,
                           info.get("reason", "one phase"))
@@ -91,6 +88,18 @@ def auto_iso_segment(dataset: APTDataset, params: SegmentParams = SegmentParams(
     return _iso_result(dataset, grid, elements, conc, filled, level, AUTO_ISO,
                        {**recorded, "iso_value": level}, stats,
                        enriched=params.precipitate == "enriched")
+
+
+def two_phase_classes(dataset: APTDataset, grid: VoxelGrid, elements: tuple[str, ...], mask: np.ndarray,
+                      params: SegmentParams) -> tuple[np.ndarray, dict, float]:
+    """Steps 1-2 of ``auto_iso_segment``, shared with "learned-phase": (voxel labels (nx,ny,nz)
+    int8, 1 = precipitate class; all 0 when the split fails the two-phase test, i.e. ONE phase;
+    the test's statistics, with "reason" when it fails; the Otsu split, at.%). ``mask``: voxels
+    inside the specimen (``concentration_image``)."""
+    classes, split = _even_ion_classes(dataset, grid, elements, params.min_count)
+    counts = region_counts(dataset, grid, classes, elements)
+    is_precipitate, info = classify_regions(counts, params, concentration_noise(grid, elements, mask))
+    return is_precipitate[classes].astype(np.int8), info, split
 
 
 def _even_ion_classes(dataset: APTDataset, grid: VoxelGrid, elements: tuple[str, ...],

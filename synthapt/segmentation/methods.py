@@ -5,6 +5,8 @@ Edge methods ("hed", "canny", "sobel", "learned") take ``SegmentParams`` and ref
 (``refine`` nm); their "-edge" variants ("hed-edge", ...) are the same pipeline with ``refine = 0``
 (the detector's own watershed boundary). "iso" takes ``IsoParams`` (a fixed iso value);
 "iso-auto" takes ``SegmentParams`` and finds its iso value (``auto_iso_segment``).
+"learned-phase" takes ``SegmentParams`` (grid, two-phase test) and labels where the phase network's
+probability of precipitate exceeds 0.5 (``learned_phase_segment``).
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from synthapt.errors import ConfigError, SynthaptError
 from synthapt.segmentation.edge import segment
 from synthapt.segmentation.element import match_elements
 from synthapt.segmentation.iso import auto_iso_segment, iso_segment_params
-from synthapt.segmentation.params import (AUTO_ISO, EDGE_METHODS, METHOD_NAMES, UNREFINED_EDGE_METHODS, IsoParams,
+from synthapt.segmentation.params import (AUTO_ISO, EDGE_METHODS, LEARNED_PHASE, METHOD_NAMES, UNREFINED_EDGE_METHODS, IsoParams,
                                           Progress, SegmentParams, detector_of)
+from synthapt.segmentation.phase_net import learned_phase_segment
 from synthapt.segmentation.result import SegmentationResult
 from synthapt.spatial.voxel import ion_elements
 
@@ -55,8 +58,14 @@ def _auto_iso_method(dataset: APTDataset, params: SegmentParams, progress: Progr
     return auto_iso_segment(dataset, params)
 
 
+def _learned_phase_method(dataset: APTDataset, params: SegmentParams, progress: Progress | None = None,
+                          detector: Any = None) -> SegmentationResult:
+    return learned_phase_segment(dataset, params, progress)
+
+
 METHODS: dict[str, SegmentMethod] = {**{name: _edge_method for name in EDGE_METHODS},
                                      **{name: _unrefined_edge_method(name) for name in UNREFINED_EDGE_METHODS},
+                                     LEARNED_PHASE: _learned_phase_method,
                                      "iso": _iso_method, AUTO_ISO: _auto_iso_method}
 assert tuple(METHODS) == METHOD_NAMES
 

@@ -34,9 +34,13 @@ UNREFINED_EDGE_METHODS: tuple[str, ...] = tuple(f"{name}{UNREFINED_SUFFIX}" for 
 AUTO_ISO = "iso-auto"
 """Iso-surface at the midpoint of the two phase compositions, found without a user value."""
 
-METHOD_NAMES: tuple[str, ...] = (*EDGE_METHODS, *UNREFINED_EDGE_METHODS, "iso", AUTO_ISO)
-"""Every segmentation method: the edge methods, their unrefined variants, then the
-iso-concentration baselines (fixed value, automatic value)."""
+LEARNED_PHASE = "learned-phase"
+"""Probability of precipitate per voxel from a network trained on synthetic data, labels at 0.5
+(``synthapt.segmentation.phase_net``)."""
+
+METHOD_NAMES: tuple[str, ...] = (*EDGE_METHODS, *UNREFINED_EDGE_METHODS, LEARNED_PHASE, "iso", AUTO_ISO)
+"""Every segmentation method: the edge methods, their unrefined variants, the learned phase
+network, then the iso-concentration baselines (fixed value, automatic value)."""
 
 
 def detector_of(method: str) -> str | None:

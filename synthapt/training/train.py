@@ -4,15 +4,28 @@ Samples (``synthapt.training.data``) are split by specimen into training and val
 (the last ``validation_fraction`` of the samples). Every step draws ``batch_size`` random 2D slices
 (axis and position), crops of at most ``crop`` x ``crop`` px with a random flip/transpose, padded
 to the crop size (padding and voxels outside the specimen carry no loss), from a generator
-seeded by ``seed``. The loss is the binary cross-entropy between the network's edge logit and the
-target edge map, averaged over voxels inside the specimen. Networks:
+seeded by ``seed``. The loss is the binary cross-entropy between the network's logit and the
+target, averaged over voxels inside the specimen. Targets (``TrainParams.target``):
+
+- ``edge``: the edge map of the true interface (``synthapt.training.data.edge_target``); validated
+  by the edge F-score;
+- ``phase``: the true phase at each voxel centre (1 where the exact signed distance is > 0, i.e.
+  precipitate), so the network's sigmoid is the probability of precipitate (the
+  ``learned-phase`` method); single-phase samples are left out (the method decides "one phase"
+  before it runs the network); validated by the voxel accuracy of probability > 0.5.
+
+Networks:
 
 - ``unet``: ``synthapt.edges.learned.EdgeUNet`` (all weights trained);
 - ``hed-side``: HED with the BSDS500 VGG trunk frozen, its five side outputs and the fusion
   trained (deep supervision: fused + mean side loss), input reflect-padded by 8 px as in the
-  ``hed`` detector.
+  ``hed`` detector;
+- ``unet3d``: ``synthapt.edges.phase3d.PhaseUNet3D`` on 3-D crops (``crop`` voxels per axis,
+  ``batch_size`` crops per step; ``synthapt.training.volumes``), phase target only: the network
+  of the ``learned-phase`` method.
 
-Outputs in ``out_dir``: ``model.npz`` (U-Net weights, ``synthapt.edges.learned``) or ``model.pt``
+Outputs in ``out_dir``: ``model.npz`` (U-Net weights, ``synthapt.edges.learned``, or 3-D U-Net
+weights, ``synthapt.edges.phase3d``) or ``model.pt``
 (HED side outputs), ``loss.csv``, ``loss.png``, ``record.json``.
 """
 
@@ -34,11 +47,13 @@ from scipy import ndimage
 from synthapt.config import from_dict, read_toml, to_dict
 from synthapt.edges.hed import HED, grey_to_hed_input
 from synthapt.edges.learned import DEFAULT_PAD, EdgeUNet, padded_logits, save_learned
+from synthapt.edges.phase3d import PhaseUNet3D, padded_logits3d, save_phase3d
 from synthapt.edges.weights import load_hed
 from synthapt.provenance import sha256_file
 from synthapt.errors import ConfigError, SynthaptError
 from synthapt.io.atomic import atomic_folder, atomic_output, check_new_folder
 from synthapt.training.data import read_training_data
+from synthapt.training.volumes import VolumeSet, is_two_phase, random_volume_batch, validate_volumes
 
 MIN_MASKED_FRACTION = 0.2
 """Slices with fewer voxels inside the specimen than this are not used."""
@@ -53,13 +68,15 @@ VALIDATION_STRIDE = 3
 class TrainParams:
     """Options of ``train``.
 
-    network: "unet" or "hed-side". channels: U-Net widths. steps: optimiser steps.
-    batch_size: slices per step. crop: crop size, px. learning_rate: Adam. validation_fraction:
+    network: "unet", "hed-side" or "unet3d". channels: U-Net widths. steps: optimiser steps.
+    batch_size: slices (3-D crops for unet3d) per step. crop: crop size, px (voxels per axis). learning_rate: Adam. validation_fraction:
     share of samples held out. eval_every: steps between validation passes. seed: all random
     draws. threads: torch CPU threads (1 is fastest on a busy shared CPU). device: "auto" (CUDA when present), "cpu" or "cuda".
+    target: "edge" (edge map; unet, hed-side) or "phase" (precipitate indicator; unet, unet3d);
+    None = "phase" for unet3d, else "edge".
     """
 
-    network: Literal["unet", "hed-side"] = "unet"
+    network: Literal["unet", "hed-side", "unet3d"] = "unet"
     channels: tuple[int, int, int] = (8, 16, 32)
     steps: int = 1500
     batch_size: int = 24
@@ -70,14 +87,19 @@ class TrainParams:
     seed: int = 0
     threads: int = 1
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    target: Literal["edge", "phase"] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
-        checks = {"network": self.network in ("unet", "hed-side"), "steps": self.steps >= 1,
+        if self.target is None:
+            object.__setattr__(self, "target", "phase" if self.network == "unet3d" else "edge")
+        checks = {"network": self.network in ("unet", "hed-side", "unet3d"), "steps": self.steps >= 1,
                   "batch_size": self.batch_size >= 1, "crop": self.crop >= 8,
                   "learning_rate": self.learning_rate > 0, "validation_fraction": 0 < self.validation_fraction < 1,
                   "eval_every": self.eval_every >= 1, "seed": self.seed >= 0, "threads": 1 <= self.threads <= 16,
                   "device": self.device in ("auto", "cpu", "cuda"),
+                  "target": (self.target, self.network) in {("edge", "unet"), ("edge", "hed-side"),
+                                                            ("phase", "unet"), ("phase", "unet3d")},
                   "channels": len(self.channels) == 3 and min(self.channels) >= 1}
         for name, ok in checks.items():
             if not ok:
@@ -101,25 +123,32 @@ class SliceSet:
 
     samples: list[dict]
     keys: np.ndarray  # (S, 3) int
+    target: str = "edge"
 
     @classmethod
-    def of(cls, samples: list[dict], stride: int = 1) -> SliceSet:
+    def of(cls, samples: list[dict], stride: int = 1, target: str = "edge") -> SliceSet:
         """Slices of ``samples`` with enough voxels inside the specimen; every ``stride``-th
-        position along each axis."""
+        position along each axis. ``target`` "phase" leaves single-phase samples out."""
         keys = []
         for s, sample in enumerate(samples):
+            if target == "phase" and not is_two_phase(sample):
+                continue
             for axis in range(3):
                 fraction = np.moveaxis(sample["mask"], axis, 0).reshape(sample["mask"].shape[axis], -1).mean(1)
                 keys += [(s, axis, k) for k in np.flatnonzero(fraction >= MIN_MASKED_FRACTION) if k % stride == 0]
         if not keys:
-            raise SynthaptError("training data: no slice has enough voxels inside the specimen")
-        return cls(samples, np.asarray(keys, dtype=np.int64))
+            raise SynthaptError("training data: no slice has enough voxels inside the specimen"
+                                + (" in a two-phase sample" if target == "phase" else ""))
+        return cls(samples, np.asarray(keys, dtype=np.int64), target)
 
     def slice(self, key: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(image, target, weight) 2D float32 arrays of one slice."""
+        """(image, target, weight) 2D float32 arrays of one slice; the target is the edge map or
+        the precipitate indicator (signed distance > 0)."""
         sample = self.samples[key[0]]
-        take = lambda a: np.take(a, key[2], axis=key[1]).astype(np.float32)  # noqa: E731
-        return take(sample["image"]), take(sample["edge"]), take(sample["mask"])
+        take = lambda a: np.take(a, key[2], axis=key[1])  # noqa: E731
+        target = take(sample["edge"]) if self.target == "edge" else take(sample["sdf"]) > 0
+        return (take(sample["image"]).astype(np.float32), target.astype(np.float32),
+                take(sample["mask"]).astype(np.float32))
 
 
 def random_batch(slices: SliceSet, rng: np.random.Generator, batch_size: int, crop: int) -> tuple[torch.Tensor, ...]:
@@ -148,6 +177,8 @@ def random_batch(slices: SliceSet, rng: np.random.Generator, batch_size: int, cr
 def build_network(params: TrainParams) -> torch.nn.Module:
     if params.network == "unet":
         return EdgeUNet(params.channels)
+    if params.network == "unet3d":
+        return PhaseUNet3D(params.channels)
     model = load_hed()  # frozen BSDS500 trunk; side outputs and fusion trained
     for name, parameter in model.named_parameters():
         parameter.requires_grad_(name.startswith(("dsn", "fuse")))
@@ -171,7 +202,10 @@ def load_hed_side(path: str | Path) -> HED:
 
 def network_logits(model: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
     """Edge logits (B, K, H, W) of (B, 1, H, W) images in [0, 1]: K = 1 (U-Net) or 6 (HED sides
-    1-5 and fused), input reflect-padded (``DEFAULT_PAD``, ``HED_PAD`` px) as by the detectors."""
+    1-5 and fused), input reflect-padded (``DEFAULT_PAD``, ``HED_PAD`` px) as by the detectors;
+    (B, 1, X, Y, Z) phase logits of volumes for the 3-D U-Net."""
+    if isinstance(model, PhaseUNet3D):
+        return padded_logits3d(model, images)
     if not isinstance(model, HED):
         return padded_logits(model, images, DEFAULT_PAD)
     h, w = images.shape[-2:]
@@ -202,9 +236,21 @@ def edge_f_score(prob: np.ndarray, target: np.ndarray, weight: np.ndarray, toler
     return float(2 * precision * recall / (precision + recall)) if precision + recall > 0 else 0.0
 
 
+def phase_accuracy(prob: np.ndarray, target: np.ndarray, weight: np.ndarray) -> float:
+    """Fraction of voxels inside ``weight > 0`` where ``prob > 0.5`` equals ``target > 0.5``."""
+    inside = weight > 0
+    return float(np.mean((prob[inside] > 0.5) == (target[inside] > 0.5))) if inside.any() else 0.0
+
+
+def score_name(params: TrainParams) -> str:
+    """Column of the validation score in loss.csv: "val_edge_f" or "val_phase_accuracy"."""
+    return "val_edge_f" if params.target == "edge" else "val_phase_accuracy"
+
+
 def validate(model: torch.nn.Module, slices: SliceSet, device: torch.device,
              chunk: int = 32) -> tuple[float, float]:
-    """(masked BCE, edge F-score) of the fused output over all validation slices (whole slices)."""
+    """(masked BCE, score) of the fused output over all validation slices (whole slices); the
+    score is the edge F-score (edge target) or the voxel accuracy (phase target)."""
     losses, weights, scores = [], [], []
     order = np.lexsort((slices.keys[:, 2], slices.keys[:, 1], slices.keys[:, 0]))
     groups: dict[tuple[int, int], list] = {}
@@ -220,7 +266,8 @@ def validate(model: torch.nn.Module, slices: SliceSet, device: torch.device,
                 losses.append(float(loss.sum()))
                 weights.append(float(weight.sum()))
                 prob = torch.sigmoid(logit).cpu().numpy()
-                scores.append((edge_f_score(prob[:, 0], arrays[1], arrays[2]), float(arrays[2].sum())))
+                score = edge_f_score if slices.target == "edge" else phase_accuracy
+                scores.append((score(prob[:, 0], arrays[1], arrays[2]), float(arrays[2].sum())))
     f = sum(s * w for s, w in scores) / max(sum(w for _, w in scores), 1.0)
     return sum(losses) / max(sum(weights), 1.0), float(f)
 
@@ -251,7 +298,13 @@ def train(data_dir: str | Path, out_dir: str | Path, params: TrainParams = Train
     check_new_folder(target)
     samples, index = read_training_data(data_dir)
     train_samples, val_samples = split_samples(samples, params.validation_fraction)
-    train_set, val_set = SliceSet.of(train_samples), SliceSet.of(val_samples, VALIDATION_STRIDE)
+    if params.network == "unet3d":
+        train_set, val_set = VolumeSet.of(train_samples), VolumeSet.of(val_samples, "validation")
+        draw = random_volume_batch
+    else:
+        train_set = SliceSet.of(train_samples, target=params.target)
+        val_set = SliceSet.of(val_samples, VALIDATION_STRIDE, params.target)
+        draw = random_batch
     device = pick_device(params.device)
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(params.threads)
@@ -267,16 +320,17 @@ def train(data_dir: str | Path, out_dir: str | Path, params: TrainParams = Train
         rows, started = [], time.perf_counter()
         for step in range(1, params.steps + 1):
             model.train()
-            image, edge, weight = (t.to(device) for t in random_batch(train_set, rng, params.batch_size, params.crop))
+            image, edge, weight = (t.to(device) for t in draw(train_set, rng, params.batch_size, params.crop))
             loss = batch_loss(network_logits(model, image), edge, weight)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
             schedule.step()
-            row = {"step": step, "train_loss": loss.item(), "val_loss": "", "val_edge_f": ""}
+            row = {"step": step, "train_loss": loss.item(), "val_loss": "", score_name(params): ""}
             if step % params.eval_every == 0 or step == params.steps:
                 model.eval()
-                row["val_loss"], row["val_edge_f"] = validate(model, val_set, device)
+                check = validate_volumes if isinstance(val_set, VolumeSet) else validate
+                row["val_loss"], row[score_name(params)] = check(model, val_set, device)
             rows.append(row)
             if progress is not None:
                 progress(step, params.steps, row["train_loss"])
@@ -298,14 +352,15 @@ def write_outputs(target: Path, model: torch.nn.Module, rows: list[dict], params
             "training_data_index_sha256": sha256_file(data_dir / "index.json"),
             "samples": len(index["samples"]), "seconds": round(seconds, 1),
             "final_train_loss": rows[-1]["train_loss"], "final_val_loss": last["val_loss"],
-            "final_val_edge_f": last["val_edge_f"],
+            f"final_{score_name(params)}": last[score_name(params)],
             "trainable_parameters": int(sum(p.numel() for n, p in model.named_parameters()
-                                            if params.network == "unet" or n.startswith(("dsn", "fuse")))),
+                                            if params.network != "hed-side" or n.startswith(("dsn", "fuse")))),
         }
-        if isinstance(model, EdgeUNet):
+        if isinstance(model, (EdgeUNet, PhaseUNet3D)):
             # only what determines the weights, so that a rerun gives a byte-identical file
             weights_record = {k: record[k] for k in WEIGHTS_RECORD_KEYS}
-            record["sha256"] = save_learned(model, tmp / "model.npz", weights_record)
+            save = save_learned if isinstance(model, EdgeUNet) else save_phase3d
+            record["sha256"] = save(model, tmp / "model.npz", weights_record)
         else:
             state = {k: v for k, v in model.state_dict().items() if k.startswith(("dsn", "fuse"))}
             buffer = io.BytesIO()
