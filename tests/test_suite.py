@@ -149,7 +149,7 @@ def test_list_axis_and_table_axis_multiply():
      "base.emulation.instrument: unknown instrument 'leap9000'"),
     ({"base": {**BASE, "segmentation": {"methods": ["hde"]}}},
      "base.segmentation.methods: unknown method 'hde' (known: hed, canny, sobel, learned, hed-edge, "
-     "canny-edge, sobel-edge, learned-edge, iso-auto; fixed iso values go in iso_values)"),
+     "canny-edge, sobel-edge, learned-edge, learned-phase, iso-auto; fixed iso values go in iso_values)"),
     ({"base": {**BASE, "segmentation": {"methods": ["iso"]}}},
      "base.segmentation.methods: unknown method 'iso'"),
     ({"base": {**BASE, "segmentation": {"iso_values": [150.0]}}},

@@ -44,7 +44,7 @@ INPUT_DELOCALIZATION = 0.5
 (0.4-0.6 nm) and in use, whatever the segmentation's own delocalization: the network does its own
 smoothing, and less blur in its input leaves it more to work with."""
 PHASE_WEIGHTS = Path(__file__).parent / "weights" / "learned_phase_v1.npz"
-PHASE_WEIGHTS_SHA256 = "0" * 64
+PHASE_WEIGHTS_SHA256 = "a2bbd45b5ed8344498ef024aa6ac5527de4659987c3ba8be33f0a1f410e85ced"
 """SHA-256 of the committed default weights; a mismatch refuses to load them."""
 
 
