@@ -111,10 +111,14 @@ def read_weights(target: Path, weights_format: str, what: str) -> dict[str, np.n
         raise SynthaptError(f"{target}: not a {what} weights file ({type(exc).__name__})") from None
 
 
-def load_unet(cls: type[UNet], target: Path, expected_sha256: str | None, weights_format: str, what: str) -> UNet:
-    """A ``cls`` network in eval mode, its parameters frozen, from the weights file ``target``
-    (checked against ``expected_sha256`` unless None). Missing, corrupt or foreign files raise
-    SynthaptError naming ``what``."""
+def load_unet(cls: type[UNet], path: str | os.PathLike | None, sha256: str | None, packaged: Path,
+              packaged_sha256: str, weights_format: str, what: str) -> UNet:
+    """A ``cls`` network in eval mode, its parameters frozen, from the weights file ``path``
+    (checked against ``sha256`` if given) or, for None, from the ``packaged`` file (checked
+    against ``packaged_sha256``). Missing, corrupt or foreign files raise SynthaptError naming
+    ``what``."""
+    target = Path(path) if path is not None else packaged
+    expected_sha256 = sha256 if sha256 is not None else (packaged_sha256 if path is None else None)
     if not target.is_file():
         raise SynthaptError(f"{target}: {what} weights not found")
     if expected_sha256 is not None and sha256_file(target) != expected_sha256:
@@ -142,9 +146,8 @@ def load_learned(path: str | os.PathLike | None = None, sha256: str | None = Non
     """An ``EdgeUNet`` in eval mode from a weights file (default: the packaged
     ``learned_v1.npz``, checked against ``DEFAULT_WEIGHTS_SHA256``; another file is checked
     against ``sha256`` if given). Missing, corrupt or foreign files raise SynthaptError."""
-    target = Path(path) if path is not None else DEFAULT_WEIGHTS
-    expected = sha256 if sha256 is not None else (DEFAULT_WEIGHTS_SHA256 if path is None else None)
-    return load_unet(EdgeUNet, target, expected, WEIGHTS_FORMAT, "learned edge-detector")
+    return load_unet(EdgeUNet, path, sha256, DEFAULT_WEIGHTS, DEFAULT_WEIGHTS_SHA256, WEIGHTS_FORMAT,
+                     "learned edge-detector")
 
 
 def weights_record(path: str | os.PathLike | None = None) -> dict:

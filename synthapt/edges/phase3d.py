@@ -105,9 +105,7 @@ def load_phase3d(path: str | os.PathLike | None = None, sha256: str | None = Non
     """A ``PhaseUNet3D`` in eval mode from a weights file (default: the packaged
     ``learned_phase_v1.npz``, checked against ``PHASE_WEIGHTS_SHA256``; another file is checked
     against ``sha256`` if given). Missing, corrupt or foreign files raise SynthaptError."""
-    target = Path(path) if path is not None else PHASE_WEIGHTS
-    expected = sha256 if sha256 is not None else (PHASE_WEIGHTS_SHA256 if path is None else None)
-    return load_unet(PhaseUNet3D, target, expected, WEIGHTS_FORMAT, WHAT)
+    return load_unet(PhaseUNet3D, path, sha256, PHASE_WEIGHTS, PHASE_WEIGHTS_SHA256, WEIGHTS_FORMAT, WHAT)
 
 
 def phase_weights_record(path: str | os.PathLike | None = None) -> dict:
